@@ -1,0 +1,100 @@
+"""Engine benchmark: where the time of one try-on frame goes, at webcam resolutions.
+
+Prints, for the same frame in one run: face landmarks (MediaPipe, VIDEO mode), anchor + pose
+smoothing, drawing each glasses style, JPEG decode + encode (what the live stream adds per frame),
+and their sum, each as ms/frame (mean, p50, p95) with fps and as a ratio to the landmark time.
+
+    .venv/bin/python bench/bench_engine.py [--frames 200] [--photo PATH] [--size 640x480]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from tryon.anchor import AnchorSmoother, anchor_from_face
+from tryon.config import PROJECT_ROOT, Settings
+from tryon.imaging import decode_image, encode_image
+from tryon.model_file import resolve_model_path
+from tryon.pipeline import TryOnEngine, Tracked
+from tryon.products import BuiltinCatalog
+from tryon.synthetic import fit_to_canvas
+from tryon.tracking import FaceTracker
+
+DEFAULT_PHOTO = PROJECT_ROOT / "tests" / "data" / "faces" / "001_neutral.jpg"
+
+
+def timed(function: Callable[[], object], frames: int, warmup: int = 10) -> list[float]:
+    """Milliseconds of each of `frames` calls, after a warm-up."""
+    for _ in range(warmup):
+        function()
+    samples = []
+    for _ in range(frames):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1000.0)
+    return samples
+
+
+def summary(name: str, samples: list[float], reference: float) -> str:
+    mean = statistics.fmean(samples)
+    p50, p95 = np.percentile(samples, [50, 95])
+    return (f"  {name:<28} {mean:8.2f} ms  p50 {p50:7.2f}  p95 {p95:7.2f}  "
+            f"{1000.0 / mean:8.1f} fps  {mean / reference:6.1%} of landmarks")
+
+
+def bench_size(photo: Path, size: tuple[int, int], frames: int, catalog: BuiltinCatalog, model: Path) -> None:
+    frame = fit_to_canvas(cv2.imread(str(photo)), size)
+    jpeg = encode_image(frame, "jpeg", 80)
+    with FaceTracker(model, video=True) as tracker:
+        landmarks = timed(lambda: tracker.detect(frame), frames)
+        face = tracker.detect(frame).primary
+        if face is None:
+            raise SystemExit(f"no face in {photo}")
+        smoother = AnchorSmoother()
+        clock = iter(range(10**9))
+        anchor_times = timed(lambda: smoother(anchor_from_face(face), next(clock) / 30), frames)
+        tracked = Tracked(tracker.detect(frame), ((face, anchor_from_face(face)),))
+        reference = statistics.fmean(landmarks)
+        print(f"\n{size[0]}x{size[1]}, {frames} frames, photo {photo.name}, "
+              f"face {face.inter_ocular_px:.0f} px between the eyes")
+        print(summary("landmarks (MediaPipe)", landmarks, reference))
+        print(summary("anchor + smoothing", anchor_times, reference))
+        renders = {}
+        for product_id in catalog.ids():
+            product = catalog.get(product_id)
+            renders[product_id] = timed(lambda: TryOnEngine.draw(frame, tracked, [product]), frames)
+            print(summary(f"render {product_id}", renders[product_id], reference))
+        codec = timed(lambda: encode_image(decode_image(jpeg), "jpeg", 80), frames)
+        print(summary("JPEG decode + encode", codec, reference))
+        slowest = max(renders, key=lambda key: statistics.fmean(renders[key]))
+        overhead = [a + r + c for a, r, c in zip(anchor_times, renders[slowest], codec)]
+        total = [l + o for l, o in zip(landmarks, overhead)]
+        print(summary(f"overhead ({slowest})", overhead, reference))
+        print(summary("total per frame", total, reference))
+        ratio = statistics.fmean(overhead) / reference
+        print(f"  render + codec overhead = {ratio:.1%} of landmark time (target < 30%), "
+              f"total = {statistics.fmean(total) / reference:.2f} x landmark time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO)
+    parser.add_argument("--size", action="append", help="WIDTHxHEIGHT (repeatable); default 640x480")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    catalog = BuiltinCatalog(settings.assets_dir)
+    for size in args.size or ["640x480"]:
+        width, height = (int(v) for v in size.split("x"))
+        bench_size(args.photo, (width, height), args.frames, catalog, resolve_model_path(settings))
+
+
+if __name__ == "__main__":
+    main()

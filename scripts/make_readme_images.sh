@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerate the README's before/after pictures with the CLI (photos from tests/data/faces).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=docs/images
+mkdir -p "$out"
+render() {  # photo product...
+    local photo=$1; shift
+    local name; name=$(basename "$photo" .jpg)
+    local args=(); for product in "$@"; do args+=(--product "$product"); done
+    .venv/bin/python -c "import cv2,sys; i=cv2.imread(sys.argv[1]); cv2.imwrite(sys.argv[2], cv2.resize(i, (360, round(i.shape[0]*360/i.shape[1]))), [cv2.IMWRITE_JPEG_QUALITY, 88])" \
+        "$photo" "$out/${name}_before.jpg"
+    .venv/bin/tryon render "${args[@]}" "$out/${name}_before.jpg" -o "$out/${name}_$(IFS=+; echo "$*").jpg"
+}
+render tests/data/faces/001_neutral.jpg round
+render tests/data/faces/061_neutral.jpg aviator
+render tests/data/faces/103_neutral.jpg rectangular
+render tests/data/faces/132_neutral.jpg cat-eye
+render tests/data/faces/lisa3.jpg aviator

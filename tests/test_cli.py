@@ -1,0 +1,53 @@
+import cv2
+import numpy as np
+
+from tests.conftest import FACES, load_face
+from tryon.cli import main
+
+
+def test_render_still(tmp_path, still_tracker):
+    output = tmp_path / "out.jpg"
+    assert main(["render", "--product", "round", str(FACES / "001_neutral.jpg"), "-o", str(output)]) == 0
+    before, after = load_face("001_neutral.jpg"), cv2.imread(str(output))
+    assert after.shape == before.shape
+    face = still_tracker.detect(before).primary
+    x, y = face.iris_centres.mean(axis=0).astype(int)
+    near_eyes = np.abs(after.astype(int) - before)[y - 60:y + 60, x - 120:x + 120].mean()
+    far_away = np.abs(after.astype(int) - before)[:100, :100].mean()
+    assert near_eyes > 8 and far_away < 2
+
+
+def test_render_a_look_as_png(tmp_path):
+    output = tmp_path / "out.png"
+    assert main(["render", "-p", "aviator", "-p", "cat-eye", str(FACES / "061_neutral.jpg"), "-o", str(output)]) == 0
+    assert cv2.imread(str(output)) is not None
+
+
+def test_render_video_keeps_every_frame(tmp_path):
+    source, output = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    frame = cv2.resize(load_face("009_neutral.jpg"), (320, 320))
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 320))
+    for shift in range(12):
+        writer.write(np.roll(frame, shift * 2, axis=1))
+    writer.release()
+    assert main(["render", "--product", "rectangular", str(source), "-o", str(output)]) == 0
+    capture = cv2.VideoCapture(str(output))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
+    assert main(["render", "--product", "nope", str(FACES / "001_neutral.jpg"), "-o", str(tmp_path / "o.jpg")]) == 1
+    assert "unknown product 'nope'" in capsys.readouterr().err
+    bogus = tmp_path / "bogus.jpg"
+    bogus.write_text("not a photo")
+    assert main(["render", "--product", "round", str(bogus), "-o", str(tmp_path / "o.jpg")]) == 1
+    assert "not a JPEG" in capsys.readouterr().err
+    assert main(["render", "--product", "round", str(FACES / "001_neutral.jpg"), "-o", str(tmp_path / "o.gif")]) == 1
+
+
+def test_no_face_writes_the_photo_unchanged_and_says_so(tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 300, 3), 180, np.uint8))
+    assert main(["render", "--product", "round", str(blank), "-o", str(tmp_path / "o.png")]) == 0
+    assert "no_face" in capsys.readouterr().err
+    assert (cv2.imread(str(tmp_path / "o.png")) == 180).all()

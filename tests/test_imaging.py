@@ -1,0 +1,49 @@
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+from tryon.errors import InvalidImageError
+from tryon.imaging import decode_image, encode_image, sniff_format
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height, with a token IDAT: a decompression-bomb stand-in."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
+def test_round_trip(fmt):
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[:, :30] = (10, 200, 30)
+    data = encode_image(image, fmt)
+    assert sniff_format(data) == fmt
+    decoded = decode_image(data)
+    assert decoded.shape == image.shape and np.abs(decoded.astype(int) - image).mean() < 6
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty"),
+    (b"hello, I am text pretending to be a .png", "not a JPEG"),
+    (png_header_only(20000, 20000), "pixels"),
+])
+def test_bad_inputs(data, message):
+    with pytest.raises(InvalidImageError, match=message):
+        decode_image(data)
+
+
+def test_truncated_png():
+    ok, buffer = cv2.imencode(".png", np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8))
+    with pytest.raises(InvalidImageError):
+        decode_image(buffer.tobytes()[:2000])
+
+
+def test_alpha_kept_on_request():
+    bgra = np.zeros((10, 10, 4), np.uint8)
+    bgra[..., 3] = 77
+    assert decode_image(encode_image(bgra, "png"), keep_alpha=True)[0, 0, 3] == 77

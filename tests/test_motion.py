@@ -1,0 +1,56 @@
+"""Synthetic motion with known transforms: the drawn glasses follow the face; smoothing removes jitter."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import load_face
+from tryon.pipeline import TryOnEngine
+from tryon.synthetic import Motion, apply_transform, fit_to_canvas, motion_transforms, move_points
+from tryon.tracking import FaceTracker
+
+FPS = 30
+SETTLE_FRAMES = 15
+
+
+def lens_track(model_path, catalog, frames, smoothing):
+    """Lens centres (frames, 2, 2) placed by a streaming engine."""
+    glasses = catalog.get("round")
+    with FaceTracker(model_path, video=True) as tracker:
+        engine = TryOnEngine(tracker, smoothing=smoothing)
+        track = []
+        for index, frame in enumerate(frames):
+            tracked = engine.track(frame, timestamp_ms=round(index * 1000 / FPS))
+            _, anchor = tracked.faces[0]
+            track.append(glasses.placement(anchor).lens_centres_px)
+    return np.array(track)
+
+
+@pytest.mark.parametrize("name", ["001_neutral.jpg", "103_neutral.jpg", "lisa4.jpg"])
+def test_glasses_follow_known_motion(model_path, catalog, name):
+    canvas = fit_to_canvas(load_face(name))
+    moved = [apply_transform(canvas, parameters) for parameters in motion_transforms(60, Motion())]
+    # The stream first sees the still photo, then 60 frames of shift + rotation + scale.
+    frames = [canvas] * SETTLE_FRAMES + [frame for frame, _ in moved]
+    track = lens_track(model_path, catalog, frames, smoothing=True)
+    reference = track[SETTLE_FRAMES - 1]
+    inter_ocular = np.linalg.norm(reference[1] - reference[0])
+    errors = np.array([np.linalg.norm(track[SETTLE_FRAMES + i] - move_points(reference, matrix), axis=1).mean()
+                       for i, (_, matrix) in enumerate(moved)]) / inter_ocular
+    assert errors.mean() < 0.02, errors.round(3)
+    assert errors.max() < 0.04, errors.round(3)
+    # The motion is real: the eyes travel several eye-distances' worth over the clip.
+    travelled = np.linalg.norm(np.diff(track[SETTLE_FRAMES:].mean(axis=1), axis=0), axis=1).sum()
+    assert travelled > 2 * inter_ocular
+
+
+def test_smoothing_reduces_jitter_on_a_noisy_still(model_path, catalog):
+    canvas = fit_to_canvas(load_face("001_neutral.jpg"))
+    rng = np.random.default_rng(3)
+    frames = [np.clip(canvas + rng.normal(0, 12, canvas.shape), 0, 255).astype(np.uint8) for _ in range(60)]
+
+    def jitter(smoothing: bool) -> float:
+        track = lens_track(model_path, catalog, frames, smoothing)[10:]
+        return float(np.linalg.norm(np.diff(track, axis=0), axis=2).mean())
+
+    raw, smoothed = jitter(False), jitter(True)
+    assert smoothed < 0.6 * raw, (raw, smoothed)

@@ -1,0 +1,115 @@
+"""Drawing textures onto frames: perspective warps confined to the covered region, premultiplied alpha.
+
+A `Texture` keeps premultiplied BGRA mip levels, so a large product image drawn small stays smooth
+instead of aliasing. `draw_texture` warps only the bounding box the texture covers in the frame and
+blends there, so the cost follows the size of the product on screen, not the frame size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A soft shadow the texture casts on the frame behind it (pixels of the output frame)."""
+
+    offset: tuple[float, float]
+    blur: float
+    strength: float
+
+
+@dataclass(frozen=True)
+class Texture:
+    """Premultiplied BGRA mip levels of an RGBA product image; level 0 is full size."""
+
+    levels: tuple[np.ndarray, ...]
+
+    @classmethod
+    def from_bgra(cls, bgra: np.ndarray, min_size: int = 8) -> "Texture":
+        """Premultiply a BGRA uint8 image and build its mip chain."""
+        alpha = bgra[..., 3:4].astype(np.float32) / 255.0
+        premultiplied = np.concatenate(
+            [np.rint(bgra[..., :3].astype(np.float32) * alpha), bgra[..., 3:4]], axis=2
+        ).astype(np.uint8)
+        levels = [premultiplied]
+        while min(levels[-1].shape[:2]) >= 2 * min_size:
+            height, width = levels[-1].shape[:2]
+            levels.append(cv2.resize(levels[-1], (width // 2, height // 2), interpolation=cv2.INTER_AREA))
+        return cls(tuple(levels))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of level 0."""
+        height, width = self.levels[0].shape[:2]
+        return width, height
+
+    def corners(self) -> np.ndarray:
+        """The four outer corners of level 0 in its pixel coordinates, clockwise from top left."""
+        width, height = self.size
+        return np.array([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]])
+
+    def level_for(self, homography: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mip level suited to how small `homography` draws the texture, and the homography for it."""
+        projected = _apply_homography(homography, self.corners())
+        width, height = self.size
+        scale = math.sqrt(max(cv2.contourArea(projected.astype(np.float32)), 1e-6) / (width * height))
+        level = int(np.clip(math.floor(math.log2(1.0 / max(scale, 1e-6))), 0, len(self.levels) - 1))
+        factor = float(2**level)
+        offset = (factor - 1.0) / 2.0
+        level_to_base = np.array([[factor, 0.0, offset], [0.0, factor, offset], [0.0, 0.0, 1.0]])
+        return self.levels[level], homography @ level_to_base
+
+
+def draw_texture(frame: np.ndarray, texture: Texture, homography: np.ndarray, *, opacity: float = 1.0,
+                 shadow: Shadow | None = None) -> tuple[int, int, int, int] | None:
+    """Draw `texture` onto a BGR frame in place, mapped by `homography` (texture px -> frame px).
+
+    Returns the (x, y, width, height) region that was touched, or None when nothing is visible.
+    """
+    corners = _apply_homography(homography, texture.corners())
+    if not np.all(np.isfinite(corners)):
+        return None
+    margin = 0.0 if shadow is None else 3.0 * shadow.blur + max(abs(shadow.offset[0]), abs(shadow.offset[1]))
+    region = _clipped_box(corners, margin, frame.shape[1], frame.shape[0])
+    if region is None:
+        return None
+    x0, y0, width, height = region
+    image, level_homography = texture.level_for(homography)
+    to_region = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ level_homography
+    warped = cv2.warpPerspective(image, to_region, (width, height), flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    target = frame[y0:y0 + height, x0:x0 + width]
+    blended = target.astype(np.float32)
+    alpha = warped[..., 3].astype(np.float32) * (opacity / 255.0)
+    if shadow is not None and shadow.strength > 0:
+        blended *= (1.0 - shadow.strength * _shadow_mask(alpha, shadow))[..., None]
+    blended *= (1.0 - alpha)[..., None]
+    blended += warped[..., :3].astype(np.float32) * opacity
+    np.clip(blended, 0, 255, out=blended)
+    target[...] = blended.astype(np.uint8)
+    return region
+
+
+def _shadow_mask(alpha: np.ndarray, shadow: Shadow) -> np.ndarray:
+    shift = np.float32([[1, 0, shadow.offset[0]], [0, 1, shadow.offset[1]]])
+    moved = cv2.warpAffine(alpha, shift, (alpha.shape[1], alpha.shape[0]), flags=cv2.INTER_LINEAR)
+    return cv2.GaussianBlur(moved, (0, 0), max(shadow.blur, 0.5))
+
+
+def _apply_homography(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(points.reshape(-1, 1, 2).astype(np.float64), homography).reshape(-1, 2)
+
+
+def _clipped_box(points: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int] | None:
+    x0 = max(int(math.floor(points[:, 0].min() - margin)), 0)
+    y0 = max(int(math.floor(points[:, 1].min() - margin)), 0)
+    x1 = min(int(math.ceil(points[:, 0].max() + margin)) + 1, width)
+    y1 = min(int(math.ceil(points[:, 1].max() + margin)) + 1, height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1 - x0, y1 - y0

@@ -1,0 +1,39 @@
+"""Settings read from the environment, with defaults that work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    """Where downloaded models and the demo catalogue live unless TRYON_DATA_DIR says otherwise."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "tryon"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration.
+
+    data_dir: cache for the face model and the default catalogue (TRYON_DATA_DIR).
+    model_path: an explicit face_landmarker.task (TRYON_MODEL_PATH); when unset the cached copy is used.
+    assets_dir: built-in product assets (TRYON_ASSETS_DIR), by default the repository's assets/.
+    """
+
+    data_dir: Path
+    model_path: Path | None
+    assets_dir: Path
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        model = os.environ.get("TRYON_MODEL_PATH")
+        return cls(
+            data_dir=Path(os.environ.get("TRYON_DATA_DIR") or default_data_dir()),
+            model_path=Path(model) if model else None,
+            assets_dir=Path(os.environ.get("TRYON_ASSETS_DIR") or PROJECT_ROOT / "assets"),
+        )

@@ -1,0 +1,250 @@
+"""Glasses products: the asset (front PNG, optional temple PNG, metadata) and its renderer.
+
+The front image is drawn on the eyeglass plane of the `FaceAnchor`, lens centres on the pupils. The
+temple arms are drawn on planes running back from the hinges; only an arm whose outer side faces the
+camera is drawn (the far one is behind the head), fading towards the ear.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tryon.anchor import FaceAnchor
+from tryon.compositing import Shadow, Texture, draw_texture
+from tryon.errors import InvalidImageError, ProductError
+from tryon.imaging import decode_image
+from tryon.tracking import Face
+
+Point = tuple[float, float]
+
+
+class GlassesSpec(BaseModel):
+    """Metadata of a glasses product, stored beside its images as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    front_image: str = "front.png"
+    temple_image: str | None = None
+    lens_centres_px: tuple[Point, Point] | None = Field(
+        default=None, description="Lens centres in front-image pixels; detected from the lens holes when absent.")
+    frame_width_mm: float = Field(default=140.0, gt=60, lt=220, description="Total width of the frame front.")
+    temple_length_mm: float = Field(default=145.0, gt=80, lt=200)
+    hinge_y_px: float | None = Field(default=None, description="Height of the hinges in the front image.")
+    lens_tint: str = Field(default="#ffffff", pattern=r"^#[0-9a-fA-F]{6}$")
+    lens_opacity: float = Field(default=0.08, ge=0, le=1)
+    lens_gradient: float = Field(default=0.0, ge=0, le=1, description="How much darker the lens top is.")
+    lens_reflection: float = Field(default=0.12, ge=0, le=1)
+
+    @field_validator("front_image", "temple_image")
+    @classmethod
+    def _plain_filename(cls, value: str | None) -> str | None:
+        if value is not None and (Path(value).name != value or value.startswith(".")):
+            raise ValueError("must be a plain file name beside the metadata")
+        return value
+
+
+@dataclass(frozen=True)
+class LensRegion:
+    """A lens hole found in a front image: its mask and centre (pixels)."""
+
+    mask: np.ndarray
+    centre: Point
+
+
+def detect_lenses(alpha: np.ndarray) -> list[LensRegion]:
+    """Find the two lens openings: transparent regions enclosed by the frame, sorted left to right.
+
+    Raises ProductError when the image does not have two enclosed openings.
+    """
+    transparent = (alpha < 128).astype(np.uint8)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(transparent, connectivity=4)
+    height, width = alpha.shape
+    candidates = []
+    for label in range(1, count):
+        x, y, w, h, area = stats[label]
+        touches_border = x == 0 or y == 0 or x + w == width or y + h == height
+        if not touches_border and area >= 0.01 * width * height:
+            candidates.append((area, label))
+    if len(candidates) < 2:
+        raise ProductError("could not find two enclosed lens openings in the frame image; give lens_centres_px")
+    chosen = sorted(label for _, label in sorted(candidates, reverse=True)[:2])
+    regions = [LensRegion(labels == label, (float(centroids[label][0]), float(centroids[label][1])))
+               for label in chosen]
+    return sorted(regions, key=lambda region: region.centre[0])
+
+
+class GlassesAsset:
+    """A loaded glasses product, ready to draw: textures with tinted lenses, lens centres, scale."""
+
+    def __init__(self, spec: GlassesSpec, front_bgra: np.ndarray, temple_bgra: np.ndarray | None = None) -> None:
+        if front_bgra.ndim != 3 or front_bgra.shape[2] != 4:
+            raise ProductError("the glasses front image needs an alpha channel (RGBA PNG)")
+        self.spec = spec
+        alpha = front_bgra[..., 3]
+        visible = np.argwhere(alpha > 0)
+        if len(visible) == 0:
+            raise ProductError("the glasses front image is fully transparent")
+        (top, left), (bottom, right) = visible.min(axis=0), visible.max(axis=0)
+        self.frame_box = (float(left), float(top), float(right), float(bottom))
+        try:
+            lenses = detect_lenses(alpha)
+        except ProductError:
+            if spec.lens_centres_px is None:
+                raise
+            lenses = []  # rimless or open designs: no tint, centres from the metadata
+        centres = spec.lens_centres_px or tuple(region.centre for region in lenses)
+        self.lens_centres = np.array(sorted(centres), dtype=np.float64)
+        self.hinge_y = spec.hinge_y_px if spec.hinge_y_px is not None else float(self.lens_centres[:, 1].mean())
+        self.front = Texture.from_bgra(_with_lenses(front_bgra, lenses, spec))
+        self.temple = Texture.from_bgra(_fade_towards_ear(temple_bgra)) if temple_bgra is not None else None
+
+    @classmethod
+    def load(cls, directory: Path) -> "GlassesAsset":
+        """Load `<directory>/glasses.json` and the images it names."""
+        directory = Path(directory)
+        try:
+            spec = GlassesSpec.model_validate_json((directory / "glasses.json").read_text())
+        except (OSError, ValidationError) as exc:
+            raise ProductError(f"{directory}: bad glasses metadata: {exc}") from exc
+        front = _read_bgra(directory / spec.front_image)
+        temple = _read_bgra(directory / spec.temple_image) if spec.temple_image else None
+        return cls(spec, front, temple)
+
+    @property
+    def lens_distance_px(self) -> float:
+        return float(np.linalg.norm(self.lens_centres[1] - self.lens_centres[0]))
+
+    @property
+    def frame_width_px(self) -> float:
+        return self.frame_box[2] - self.frame_box[0]
+
+
+class GlassesRenderer:
+    """Draws one glasses product on faces: the `Product` interface for eyewear."""
+
+    kind = "glasses"
+    layer = 100  # drawn over any makeup
+
+    def __init__(self, asset: GlassesAsset, *, shadow_strength: float = 0.28) -> None:
+        self.asset = asset
+        self.shadow_strength = shadow_strength
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        """Draw the glasses on `frame` (BGR, in place) at the anchor's eyeglass plane."""
+        placement = self.placement(anchor)
+        for texture, homography, opacity in placement.temples:
+            draw_texture(frame, texture, homography, opacity=opacity)
+        eye_px = anchor.eye_distance * anchor.camera.focal_px / max(-anchor.origin[2], 1e-6)
+        shadow = Shadow(offset=(0.01 * eye_px, 0.07 * eye_px), blur=0.05 * eye_px, strength=self.shadow_strength)
+        draw_texture(frame, self.asset.front, placement.front, shadow=shadow)
+
+    def placement(self, anchor: FaceAnchor) -> "GlassesPlacement":
+        """Where the front and the visible temple go in the image, without drawing."""
+        asset = self.asset
+        cm_per_px = anchor.eye_distance / asset.lens_distance_px
+        centre = asset.lens_centres.mean(axis=0)
+
+        def front_local(points: np.ndarray) -> np.ndarray:
+            return np.column_stack([(points[:, 0] - centre[0]) * cm_per_px,
+                                    -(points[:, 1] - centre[1]) * cm_per_px, np.zeros(len(points))])
+
+        corners = asset.front.corners()
+        front = _homography(corners, anchor.project(front_local(corners)))
+        lens_px = anchor.project(front_local(asset.lens_centres))
+        temples = []
+        if asset.temple is not None:
+            arm_length = asset.spec.temple_length_mm * cm_per_px * asset.frame_width_px / asset.spec.frame_width_mm
+            for side, x_edge in ((-1.0, asset.frame_box[0]), (1.0, asset.frame_box[2])):
+                hinge = front_local(np.array([[x_edge, asset.hinge_y]]))[0]
+                facing = _facing(anchor, hinge, side)
+                if facing > 0:
+                    temples.append((asset.temple, _temple_homography(asset.temple, anchor, hinge, arm_length), facing))
+        return GlassesPlacement(front, lens_px, tuple(temples))
+
+
+@dataclass(frozen=True)
+class GlassesPlacement:
+    """Homographies (texture px -> image px) for the front and visible temples, and lens centres in px."""
+
+    front: np.ndarray
+    lens_centres_px: np.ndarray
+    temples: tuple[tuple[Texture, np.ndarray, float], ...]
+
+
+def _homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return cv2.getPerspectiveTransform(source.astype(np.float32), target.astype(np.float32)).astype(np.float64)
+
+
+def _facing(anchor: FaceAnchor, hinge_local: np.ndarray, side: float) -> float:
+    """0-1 visibility of the temple on `side` (-1 right, +1 left): how much its outer face sees the camera."""
+    hinge = anchor.to_camera(hinge_local[None])[0]
+    to_camera = -hinge / np.linalg.norm(hinge)
+    cosine = float(to_camera @ (side * anchor.rotation[:, 0]))
+    return float(np.clip((cosine - 0.03) / 0.15, 0.0, 1.0))
+
+
+def _temple_homography(temple: Texture, anchor: FaceAnchor, hinge: np.ndarray, length: float) -> np.ndarray:
+    """Map the temple image (hinge at its left edge, vertical middle) onto the plane running back from the hinge."""
+    width, height = temple.size
+    corners = temple.corners()
+    cm_per_px = length / width
+    local = np.column_stack([np.full(4, hinge[0]),
+                             hinge[1] - (corners[:, 1] - height / 2.0) * cm_per_px,
+                             hinge[2] - (corners[:, 0] + 0.5) * cm_per_px])
+    return _homography(corners, anchor.project(local))
+
+
+def _with_lenses(front_bgra: np.ndarray, lenses: list[LensRegion], spec: GlassesSpec) -> np.ndarray:
+    """Fill the lens openings with the tint (with its gradient and a soft reflection) under the frame."""
+    if not lenses or spec.lens_opacity <= 0:
+        return front_bgra
+    height, width = front_bgra.shape[:2]
+    tint = np.array([int(spec.lens_tint[i:i + 2], 16) for i in (5, 3, 1)], dtype=np.float32)  # BGR
+    lens_alpha = np.zeros((height, width), np.float32)
+    lens_colour = np.zeros((height, width, 3), np.float32)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    for region in lenses:
+        ys, xs = np.nonzero(region.mask)
+        top, bottom = ys.min(), ys.max()
+        mask = cv2.dilate(region.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        relative_y = np.clip((rows - top) / max(bottom - top, 1), 0, 1)
+        opacity = spec.lens_opacity * (1.0 + spec.lens_gradient * (0.6 - relative_y))
+        band = (cols - xs.min()) + 0.6 * (rows - top) - 0.35 * (xs.max() - xs.min())
+        reflection = spec.lens_reflection * np.exp(-((band / (0.12 * (xs.max() - xs.min() + 1))) ** 2))
+        lens_alpha = np.where(mask, np.clip(opacity + reflection, 0, 1), lens_alpha)
+        mix = reflection / np.maximum(opacity + reflection, 1e-6)
+        shade = tint[None, None, :] * (1 - mix[..., None]) + 255.0 * mix[..., None]
+        lens_colour = np.where(mask[..., None], shade, lens_colour)
+    frame_alpha = front_bgra[..., 3].astype(np.float32) / 255.0
+    out_alpha = frame_alpha + lens_alpha * (1 - frame_alpha)
+    colour = (front_bgra[..., :3] * frame_alpha[..., None]
+              + lens_colour * (lens_alpha * (1 - frame_alpha))[..., None]) / np.maximum(out_alpha, 1e-6)[..., None]
+    return np.dstack([np.clip(colour, 0, 255), out_alpha * 255.0]).round().astype(np.uint8)
+
+
+def _fade_towards_ear(temple_bgra: np.ndarray) -> np.ndarray:
+    """Fade the temple's alpha from full at the hinge to nothing near the ear tip."""
+    width = temple_bgra.shape[1]
+    ramp = np.clip((0.95 - np.linspace(0.0, 1.0, width)) / 0.5, 0.0, 1.0).astype(np.float32)
+    faded = temple_bgra.copy()
+    faded[..., 3] = (temple_bgra[..., 3].astype(np.float32) * ramp[None, :]).round().astype(np.uint8)
+    return faded
+
+
+def _read_bgra(path: Path) -> np.ndarray:
+    try:
+        return decode_image(path.read_bytes(), keep_alpha=True)
+    except (OSError, InvalidImageError) as exc:
+        raise ProductError(f"cannot read image {path}: {exc}") from exc
+
+
+def save_spec(directory: Path, spec: GlassesSpec) -> None:
+    """Write a product's metadata JSON beside its images."""
+    (Path(directory) / "glasses.json").write_text(json.dumps(spec.model_dump(exclude_none=True), indent=2) + "\n")

@@ -1,0 +1,219 @@
+"""Face tracking with MediaPipe's Tasks FaceLandmarker.
+
+One `FaceTracker` per video stream (VIDEO mode keeps temporal state and follows the face from frame
+to frame on a monotonic frame clock) or one for a batch of stills (IMAGE mode). Every frame gives a `Detection`, whatever the
+input: bad frames, no face and tiny faces are statuses, not exceptions.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures.thread  # noqa: F401  (its exit hook must be registered before ours)
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ chatter out of the logs
+
+import cv2  # noqa: E402
+import mediapipe as mp  # noqa: E402
+import numpy as np  # noqa: E402
+from mediapipe.tasks.python import BaseOptions  # noqa: E402
+from mediapipe.tasks.python import vision  # noqa: E402
+
+from tryon.errors import TryOnError  # noqa: E402
+from tryon.geometry import PinholeCamera, canonical_face_vertices, transform_points  # noqa: E402
+from tryon.model_file import resolve_model_path  # noqa: E402
+
+RIGHT_IRIS = 468  # the person's right eye: image left in an unmirrored photo
+LEFT_IRIS = 473
+MAX_FRAME_PIXELS = 40_000_000
+_OPEN_TRACKERS: "weakref.WeakSet[FaceTracker]" = weakref.WeakSet()
+
+
+class DetectionStatus(str, Enum):
+    OK = "ok"
+    NO_FACE = "no_face"
+    FACE_TOO_SMALL = "face_too_small"
+    INVALID_FRAME = "invalid_frame"
+
+
+@dataclass(frozen=True)
+class Face:
+    """One tracked face.
+
+    landmarks: (478, 3) pixels; x, y in the image, z relative depth on the x scale.
+    matrix: 4x4 transform from MediaPipe's canonical face (cm) into its camera space.
+    blendshapes: expression coefficients by name (eyeBlinkLeft, jawOpen, ...), 0-1.
+    confidence: 0-1, how well a rigid face explains the landmarks (1 = perfect fit).
+    """
+
+    landmarks: np.ndarray
+    matrix: np.ndarray
+    blendshapes: dict[str, float]
+    confidence: float
+    image_size: tuple[int, int]
+    canonical: np.ndarray = field(repr=False)
+
+    @property
+    def camera(self) -> PinholeCamera:
+        return PinholeCamera(*self.image_size)
+
+    @property
+    def iris_centres(self) -> np.ndarray:
+        """(2, 2) pixel centres of the right (image-left) and left iris."""
+        return self.landmarks[[RIGHT_IRIS, LEFT_IRIS], :2]
+
+    @property
+    def inter_ocular_px(self) -> float:
+        """Distance between the iris centres in pixels."""
+        right, left = self.iris_centres
+        return float(np.linalg.norm(left - right))
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What a frame gave: its faces (largest first) and a status saying why there are none."""
+
+    status: DetectionStatus
+    faces: tuple[Face, ...] = ()
+
+    @property
+    def primary(self) -> Face | None:
+        return self.faces[0] if self.faces else None
+
+
+class FaceTracker:
+    """MediaPipe FaceLandmarker with pose matrices and blendshapes; close it (or use `with`)."""
+
+    def __init__(self, model_path: Path | None = None, *, video: bool = False, max_faces: int = 1,
+                 min_face_px: float = 12.0, min_confidence: float = 0.5) -> None:
+        model_path = Path(model_path) if model_path else resolve_model_path()
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+            num_faces=max_faces,
+            min_face_detection_confidence=min_confidence,
+            min_face_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        self._finalizer = weakref.finalize(self, self._landmarker.close)
+        _OPEN_TRACKERS.add(self)
+        self._canonical = canonical_face_vertices(model_path)
+        self._video = video
+        self._min_face_px = min_face_px
+        self._frame_clock_ms = 0
+        self._lock = threading.Lock()
+
+    @property
+    def video(self) -> bool:
+        return self._video
+
+    def detect(self, frame_bgr: np.ndarray) -> Detection:
+        """Track faces in a BGR (or gray, or BGRA) uint8 frame; in VIDEO mode, frames in stream order.
+
+        MediaPipe's VIDEO mode smooths landmarks over time by itself, which lags behind a moving head
+        by 2-4% of the eye distance. The tracker hands it a frame clock that advances one second
+        per frame, which keeps the tracking (each frame's search starts from the last face) but
+        turns that smoothing off; `TryOnEngine` smooths the head pose instead, on real time.
+        """
+        if not self._finalizer.alive:
+            raise TryOnError("FaceTracker is closed")
+        rgb = _to_rgb(frame_bgr)
+        if rgb is None:
+            return Detection(DetectionStatus.INVALID_FRAME)
+        with self._lock:
+            if self._video:
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+                self._frame_clock_ms += 1000
+                result = self._landmarker.detect_for_video(image, self._frame_clock_ms)
+                return self._to_detection(result, rgb.shape)
+            detection = self._to_detection(self._landmarker.detect(mp.Image(mp.ImageFormat.SRGB, rgb)), rgb.shape)
+            if detection.status is DetectionStatus.NO_FACE:
+                # Stills may be upside down, which the face detector sometimes misses; turning the
+                # picture is the same as turning the camera about its axis, so the pose maps back.
+                upturned = np.ascontiguousarray(rgb[::-1, ::-1])
+                result = self._landmarker.detect(mp.Image(mp.ImageFormat.SRGB, upturned))
+                detection = self._to_detection(result, rgb.shape, upside_down=True)
+                if detection.status is DetectionStatus.NO_FACE:
+                    return Detection(DetectionStatus.NO_FACE)
+            return detection
+
+    def close(self) -> None:
+        """Release the MediaPipe graph; safe to call twice."""
+        self._finalizer()
+
+    def __enter__(self) -> "FaceTracker":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _to_detection(self, result: vision.FaceLandmarkerResult, shape: tuple[int, ...], *,
+                      upside_down: bool = False) -> Detection:
+        height, width = shape[:2]
+        size = (width, height)
+        faces = []
+        for index, points in enumerate(result.face_landmarks):
+            landmarks = np.array([(p.x * width, p.y * height, p.z * width) for p in points], dtype=np.float64)
+            matrix = np.asarray(result.facial_transformation_matrixes[index], dtype=np.float64)
+            if upside_down:
+                landmarks[:, :2] = (width, height) - landmarks[:, :2]
+                matrix = np.diag([-1.0, -1.0, 1.0, 1.0]) @ matrix
+            blendshapes = {c.category_name: float(c.score) for c in result.face_blendshapes[index]}
+            confidence = _fit_confidence(landmarks, matrix, self._canonical, PinholeCamera(width, height))
+            faces.append(Face(landmarks, matrix, blendshapes, confidence, size, self._canonical))
+        if not faces:
+            return Detection(DetectionStatus.NO_FACE)
+        faces = [f for f in faces if f.inter_ocular_px >= self._min_face_px]
+        if not faces:
+            return Detection(DetectionStatus.FACE_TOO_SMALL)
+        faces.sort(key=lambda f: f.inter_ocular_px, reverse=True)
+        return Detection(DetectionStatus.OK, tuple(faces))
+
+
+def _close_open_trackers() -> None:
+    """Close trackers still open at exit while MediaPipe's worker threads can still run."""
+    for tracker in list(_OPEN_TRACKERS):
+        tracker.close()
+
+
+# Threading exit hooks run in reverse order of registration, before atexit handlers: this one runs
+# before concurrent.futures shuts down the executor MediaPipe needs to release its graph.
+threading._register_atexit(_close_open_trackers)
+
+
+def _fit_confidence(landmarks: np.ndarray, matrix: np.ndarray, canonical: np.ndarray,
+                    camera: PinholeCamera) -> float:
+    """Score a face 0-1 by how far its landmarks stray from the posed canonical face.
+
+    The mean residual is measured in inter-ocular distances: a real face fits to about 0.05,
+    a garbled fit to 0.3 or more.
+    """
+    projected = camera.project(transform_points(matrix, canonical))
+    residual = np.linalg.norm(projected - landmarks[: len(projected), :2], axis=1).mean()
+    inter_ocular = np.linalg.norm(landmarks[LEFT_IRIS, :2] - landmarks[RIGHT_IRIS, :2])
+    return float(np.exp(-((residual / max(inter_ocular, 1e-6) / 0.15) ** 2)))
+
+
+def _to_rgb(frame: object) -> np.ndarray | None:
+    """Contiguous RGB uint8 copy of a BGR/BGRA/gray frame, or None if it is not a usable image."""
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.size == 0:
+        return None
+    if frame.ndim == 2:
+        code = cv2.COLOR_GRAY2RGB
+    elif frame.ndim == 3 and frame.shape[2] == 3:
+        code = cv2.COLOR_BGR2RGB
+    elif frame.ndim == 3 and frame.shape[2] == 4:
+        code = cv2.COLOR_BGRA2RGB
+    else:
+        return None
+    height, width = frame.shape[:2]
+    if height < 16 or width < 16 or height * width > MAX_FRAME_PIXELS:
+        return None
+    return cv2.cvtColor(frame, code)

@@ -1,0 +1,27 @@
+"""The web service: a Flask app factory and its blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from tryon.config import Settings
+from tryon.web.api import api
+from tryon.web.errors import register_error_handlers
+from tryon.web.services import Services
+from tryon.web.site import site
+
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, **config: Any) -> Flask:
+    """Build the app. `config` overrides Flask settings (e.g. TESTING=True)."""
+    app = Flask(__name__, static_folder=None)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, JSON_SORT_KEYS=False)
+    app.config.update(config)
+    app.extensions["tryon"] = Services(settings or Settings.from_env())
+    register_error_handlers(app)
+    app.register_blueprint(site)
+    app.register_blueprint(api, url_prefix="/api/v1")
+    return app
