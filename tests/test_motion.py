@@ -54,3 +54,20 @@ def test_smoothing_reduces_jitter_on_a_noisy_still(model_path, catalog):
 
     raw, smoothed = jitter(False), jitter(True)
     assert smoothed < 0.6 * raw, (raw, smoothed)
+
+
+def test_smoothing_restarts_when_the_face_is_lost(model_path, catalog):
+    """After a frame without a face, the glasses jump to the new position instead of sliding there."""
+    canvas = fit_to_canvas(load_face("001_neutral.jpg"))
+    shifted, _ = apply_transform(canvas, np.array([60.0, 0.0, 0.0, 1.0]))
+    frames = [canvas] * 10 + [np.zeros_like(canvas)] + [shifted]
+    glasses = catalog.get("round")
+    with FaceTracker(model_path, video=True) as tracker:
+        engine = TryOnEngine(tracker)
+        for index, frame in enumerate(frames):
+            tracked = engine.track(frame, timestamp_ms=index * 33)
+    with FaceTracker(model_path, video=True) as tracker:
+        fresh = TryOnEngine(tracker, smoothing=False).track(shifted)
+    after_loss = glasses.placement(tracked.faces[0][1]).lens_centres_px
+    expected = glasses.placement(fresh.faces[0][1]).lens_centres_px
+    assert np.linalg.norm(after_loss - expected, axis=1).max() < 2.0
