@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     render.add_argument("input", type=Path)
     render.add_argument("-o", "--output", type=Path, required=True)
     render.add_argument("-p", "--product", action="append", required=True,
-                        help="product id (repeat for a look); see `tryon products`")
+                        help="product or look id (repeat to combine); see `tryon products`")
     render.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality of a still")
 
     commands.add_parser("products", help="list the built-in products")
@@ -44,14 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fetch-model":
             print(fetch_model(settings, force=args.force))
         elif args.command == "products":
-            print("\n".join(BuiltinCatalog(settings.assets_dir).ids()))
+            for entry in BuiltinCatalog(settings.assets_dir).entries():
+                print(f"{entry.id:<24} {entry.kind:<12} {entry.name}")
         elif args.command == "serve":
             from tryon.web import create_app
 
             create_app().run(host=args.host, port=args.port)
         else:
             catalog = BuiltinCatalog(settings.assets_dir)
-            products = [catalog.get(product_id) for product_id in args.product]
+            products = catalog.resolve(args.product)
             if args.input.suffix.lower() in IMAGE_SUFFIXES:
                 render_still(args.input, args.output, products, settings, args.quality)
             else:

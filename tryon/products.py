@@ -6,6 +6,8 @@ into a look; they are drawn in layer order (skin first, eyewear last).
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -14,6 +16,7 @@ import numpy as np
 from tryon.anchor import FaceAnchor
 from tryon.errors import ProductError
 from tryon.glasses import GlassesAsset, GlassesRenderer
+from tryon.makeup import makeup_renderer, parse_makeup
 from tryon.tracking import Face
 
 
@@ -29,26 +32,76 @@ class Product(Protocol):
 
 
 def in_layer_order(products: Sequence[Product]) -> list[Product]:
-    """Products sorted so that each is drawn over the ones beneath it."""
+    """Products sorted so that each is drawn over the ones beneath it (stable for equal layers)."""
     return sorted(products, key=lambda product: product.layer)
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """What the catalogue lists about one id."""
+
+    id: str
+    kind: str  # "glasses", a makeup type ("lipstick", ...) or "look"
+    name: str
+
+
 class BuiltinCatalog:
-    """The products shipped in `assets/`: one folder per glasses style under assets/glasses/."""
+    """The products shipped in `assets/`.
+
+    assets/glasses/<id>/glasses.json (+ images), assets/makeup/<id>.json (a makeup spec) and
+    assets/looks/<id>.json ({"name", "products": [ids]}).
+    """
 
     def __init__(self, assets_dir: Path) -> None:
         self.assets_dir = Path(assets_dir)
         self._cache: dict[str, Product] = {}
 
+    def entries(self) -> list[CatalogEntry]:
+        """Everything on offer, sorted by id."""
+        found = []
+        for path in (self.assets_dir / "glasses").glob("*/glasses.json"):
+            found.append(CatalogEntry(path.parent.name, "glasses", _read_json(path).get("name", path.parent.name)))
+        for path in (self.assets_dir / "makeup").glob("*.json"):
+            data = _read_json(path)
+            found.append(CatalogEntry(path.stem, str(data.get("type", "makeup")), data.get("name") or path.stem))
+        for path in (self.assets_dir / "looks").glob("*.json"):
+            found.append(CatalogEntry(path.stem, "look", _read_json(path).get("name", path.stem)))
+        return sorted(found, key=lambda entry: entry.id)
+
     def ids(self) -> list[str]:
-        """Product ids available, sorted."""
-        glasses = self.assets_dir / "glasses"
-        return sorted(p.parent.name for p in glasses.glob("*/glasses.json"))
+        return [entry.id for entry in self.entries()]
 
     def get(self, product_id: str) -> Product:
-        """Load (once) and return a product; ProductError for an unknown id."""
+        """Load (once) and return a single product (not a look); ProductError for an unknown id."""
         if product_id not in self._cache:
-            if product_id not in self.ids():
-                raise ProductError(f"unknown product {product_id!r}; available: {', '.join(self.ids())}")
-            self._cache[product_id] = GlassesRenderer(GlassesAsset.load(self.assets_dir / "glasses" / product_id))
+            glasses = self.assets_dir / "glasses" / product_id
+            makeup = self.assets_dir / "makeup" / f"{product_id}.json"
+            if _is_plain_id(product_id) and (glasses / "glasses.json").is_file():
+                self._cache[product_id] = GlassesRenderer(GlassesAsset.load(glasses))
+            elif _is_plain_id(product_id) and makeup.is_file():
+                self._cache[product_id] = makeup_renderer(parse_makeup(_read_json(makeup)))
+            else:
+                raise ProductError(f"unknown product {product_id!r}; see the catalogue for the ids on offer")
         return self._cache[product_id]
+
+    def resolve(self, ids: Sequence[str]) -> list[Product]:
+        """Products for a list of ids, looks expanded into their products."""
+        products: list[Product] = []
+        for product_id in ids:
+            look = self.assets_dir / "looks" / f"{product_id}.json"
+            if _is_plain_id(product_id) and look.is_file():
+                products += [self.get(member) for member in _read_json(look)["products"]]
+            else:
+                products.append(self.get(product_id))
+        return products
+
+
+def _is_plain_id(product_id: str) -> bool:
+    return bool(product_id) and Path(product_id).name == product_id and not product_id.startswith(".")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ProductError(f"{path}: {exc}") from exc

@@ -28,8 +28,8 @@ def ready():
 
 @api.get("/products")
 def list_products():
-    catalog = services().catalog
-    return jsonify(products=[{"id": product_id, "kind": catalog.get(product_id).kind} for product_id in catalog.ids()])
+    entries = services().catalog.entries()
+    return jsonify(products=[{"id": e.id, "kind": e.kind, "name": e.name} for e in entries])
 
 
 @api.post("/render")
@@ -48,8 +48,7 @@ def render():
     fmt = request.form.get("format", "jpeg")
     if fmt not in MIME_TYPES:
         raise ApiError(400, "bad_format", f"format must be one of {', '.join(MIME_TYPES)}")
-    catalog = services().catalog
-    products = [catalog.get(product_id) for product_id in product_ids]
+    products = services().catalog.resolve(product_ids)
     frame = decode_image(upload.read())
     with services().still_tracker() as tracker:
         image, tracked = TryOnEngine(tracker).render(frame, products)

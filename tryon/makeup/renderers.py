@@ -1,0 +1,308 @@
+"""Makeup renderers: each draws one product type on a tracked face (the `Product` interface).
+
+Regions come from landmark contours (tryon.makeup.landmarks), masks are feathered in proportion to
+the face, colour is applied in Lab by `paint` so skin and lip texture show through. Layers: skin
+products first, then eyes and brows, then lips; glasses (layer 100) go over everything.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from tryon.anchor import FaceAnchor
+from tryon.makeup import landmarks as lm
+from tryon.makeup.color import bgr_to_lab, hex_to_lab
+from tryon.makeup.paint import face_coordinates, highlight_map, paint, shade, sparkle, weighted_mean
+from tryon.makeup.regions import cut_out, ellipse_polygon, feather, inner_ramp, polygon_mask, resample, roi_around
+from tryon.makeup.spec import (Blush, Brow, Contour, Eyeliner, Eyeshadow, Foundation, Highlighter, LipLiner, Lipstick,
+                               MakeupSpec)
+from tryon.tracking import Face
+
+
+class MakeupRenderer:
+    """Base of the makeup renderers: holds the spec; subclasses set `layer` and implement `render`."""
+
+    kind = "makeup"
+    layer = 50
+
+    def __init__(self, spec: MakeupSpec) -> None:
+        self.spec = spec
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        raise NotImplementedError
+
+
+def _points(face: Face, indices: tuple[int, ...]) -> np.ndarray:
+    return face.landmarks[list(indices), :2]
+
+
+class LipstickRenderer(MakeupRenderer):
+    """Lips only (outer contour minus the open mouth), in five finishes."""
+
+    layer = 60
+    spec: Lipstick
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        iod = face.inter_ocular_px
+        outer, inner = _points(face, lm.LIPS_OUTER), _points(face, lm.LIPS_INNER)
+        softness = 0.012 * iod
+        roi = roi_around(outer, 3 * softness + 2, frame.shape)
+        if roi is None:
+            return
+        mask = cut_out(feather(polygon_mask(roi, [outer]), softness), roi, inner)
+        spec = self.spec
+        target = hex_to_lab(spec.colour)
+        patch = frame[roi.slices]
+        gloss = spec.gloss if spec.finish in ("gloss", "metallic") else 0.0
+        glitter = spec.shimmer if spec.finish in ("shimmer", "metallic") else 0.0
+        spots = highlight_map(patch, mask, 50 if spec.finish == "metallic" else 75, 0.01 * iod) if gloss else None
+        flecks = None
+        if glitter:
+            left, right = _points(face, lm.MOUTH_CORNERS)
+            flecks = sparkle(*face_coordinates(roi, left, right - left), cells=70, density=0.10)
+
+        def edit(lab: np.ndarray, weights: np.ndarray, selected: np.ndarray) -> np.ndarray:
+            out = shade(lab, weights, target)
+            if spec.finish == "matte":  # flatten the lips' own shine
+                mean_l = weighted_mean(lab, weights)[0]
+                out[:, 0] -= 0.5 * np.maximum(lab[:, 0] - mean_l - 2.0, 0.0)
+            if spots is not None:
+                spot = spots[selected]
+                out[:, 0] += gloss * (35.0 if spec.finish == "gloss" else 22.0) * spot
+                if spec.finish == "gloss":  # a clear coat reflects white light
+                    out[:, 1:] *= (1.0 - 0.7 * gloss * spot)[:, None]
+            if flecks is not None:
+                fleck = flecks[selected]
+                out[:, 0] += glitter * 30.0 * fleck
+                out[:, 1:] *= (1.0 - 0.4 * fleck)[:, None]
+            if spec.finish == "metallic":  # higher contrast, highlights keep the product's colour
+                out[:, 0] = np.clip(out[:, 0] + 0.25 * (out[:, 0] - weighted_mean(out, weights)[0]), 0, 100)
+            out[:, 0] = np.clip(out[:, 0], 0, 100)
+            return out
+
+        paint(frame, roi, mask * spec.opacity, edit)
+
+
+class LipLinerRenderer(MakeupRenderer):
+    """A soft band along the outer lip contour."""
+
+    layer = 65
+    spec: LipLiner
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        iod = face.inter_ocular_px
+        outer, inner = _points(face, lm.LIPS_OUTER), _points(face, lm.LIPS_INNER)
+        width = max(self.spec.width * iod, 1.0)
+        roi = roi_around(outer, width + 4, frame.shape)
+        if roi is None:
+            return
+        band = np.zeros(roi.shape, np.uint8)
+        cv2.polylines(band, [np.rint(roi.local(outer) * 16).astype(np.int32)], True, 255,
+                      max(int(round(width)), 1), cv2.LINE_AA, shift=4)
+        mask = cut_out(feather(band.astype(np.float32) / 255.0, 0.25 * width), roi, inner)
+        target = hex_to_lab(self.spec.colour)
+        paint(frame, roi, mask * self.spec.opacity, lambda lab, w, s: shade(lab, w, target))
+
+
+class EyeshadowRenderer(MakeupRenderer):
+    """The lid up to the crease, below the brow; one to three colours from inner to outer corner."""
+
+    layer = 40
+    spec: Eyeshadow
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        iod = face.inter_ocular_px
+        stops = np.array([hex_to_lab(colour) for colour in self.spec.colours], np.float32)
+        for side in lm.SIDES:
+            lid = resample(_points(face, side.upper_lid), 16)  # outer -> inner
+            brow = resample(_points(face, side.brow_lower), 16)
+            crease = lid + self.spec.height * (brow - lid)
+            outer_flick = lid[0] + 0.12 * (lid[0] - lid[-1]) + 0.3 * (crease[0] - lid[0])
+            polygon = np.vstack([[outer_flick], lid, crease[::-1]])
+            softness = 0.03 * iod
+            roi = roi_around(polygon, 3 * softness + 2, frame.shape)
+            if roi is None:
+                continue
+            mask = cut_out(feather(polygon_mask(roi, [polygon]), softness), roi, _points(face, side.eye_opening))
+            inner, outer = lid[-1], lid[0]
+            u, v = face_coordinates(roi, inner, outer - inner)
+            targets = _gradient(stops, np.clip(u, 0.0, 1.0))
+            flecks = sparkle(u, v, cells=45, density=0.12) * self.spec.shimmer if self.spec.finish == "shimmer" else None
+
+            def edit(lab, weights, selected, targets=targets, flecks=flecks):
+                out = shade(lab, weights, targets[selected], chroma_texture=0.5)
+                if flecks is not None:
+                    out[:, 0] = np.clip(out[:, 0] + 28.0 * flecks[selected], 0, 100)
+                return out
+
+            paint(frame, roi, mask * self.spec.opacity, edit)
+
+
+def _gradient(stops: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per-pixel Lab interpolated between colour stops spread over t in [0, 1]."""
+    if len(stops) == 1:
+        return np.broadcast_to(stops[0], t.shape + (3,)).astype(np.float32)
+    positions = np.linspace(0.0, 1.0, len(stops))
+    return np.stack([np.interp(t, positions, stops[:, channel]) for channel in range(3)], axis=-1).astype(np.float32)
+
+
+class EyelinerRenderer(MakeupRenderer):
+    """A line on the upper lash line, thickening outwards, with an optional wing."""
+
+    layer = 50
+    spec: Eyeliner
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        iod = face.inter_ocular_px
+        target = hex_to_lab(self.spec.colour)
+        for side in lm.SIDES:
+            lid = resample(_points(face, side.upper_lid), 20)[::-1]  # inner -> outer
+            inner, outer = lid[0], lid[-1]
+            along = (outer - inner) / max(np.linalg.norm(outer - inner), 1e-6)
+            up = np.array([along[1], -along[0]])
+            if np.dot(up, _points(face, side.brow_upper).mean(axis=0) - lid.mean(axis=0)) < 0:
+                up = -up
+            thickness = self.spec.thickness * iod * (0.35 + 0.65 * np.linspace(0, 1, len(lid)))
+            top = lid + up * thickness[:, None]
+            angle = math.radians(20)
+            tip = outer + self.spec.wing * iod * (along * math.cos(angle) + up * math.sin(angle))
+            polygon = np.vstack([lid, [tip], top[::-1]]) if self.spec.wing > 0 else np.vstack([lid, top[::-1]])
+            roi = roi_around(polygon, 3, frame.shape)
+            if roi is None:
+                continue
+            mask = feather(polygon_mask(roi, [polygon]), 0.004 * iod)
+            mask = cut_out(mask, roi, _points(face, side.eye_opening), grow_px=0)
+            paint(frame, roi, mask * self.spec.opacity, lambda lab, w, s: shade(lab, w, target, chroma_texture=0.2))
+
+
+class BrowRenderer(MakeupRenderer):
+    """Tints the brow hairs and fills the gaps between them."""
+
+    layer = 55
+    spec: Brow
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        iod = face.inter_ocular_px
+        target = hex_to_lab(self.spec.colour)
+        for side in lm.SIDES:
+            polygon = _points(face, side.brow)
+            softness = 0.015 * iod
+            roi = roi_around(polygon, 3 * softness + 2, frame.shape)
+            if roi is None:
+                continue
+            mask = feather(polygon_mask(roi, [polygon]), softness)
+            gray = cv2.cvtColor(frame[roi.slices], cv2.COLOR_BGR2GRAY).astype(np.float32)
+            inside = gray[mask > 0.5]
+            skin = np.percentile(inside, 90) if inside.size else 255.0
+            hair = np.clip((skin - gray) / 40.0, 0.0, 1.0)  # darker than the skin around = hair
+            weight = mask * self.spec.opacity * (0.55 + 0.45 * hair)
+            paint(frame, roi, weight, lambda lab, w, s: shade(lab, w, target, chroma_texture=0.3))
+
+
+class FoundationRenderer(MakeupRenderer):
+    """The face oval minus eyes, brows and lips: evens the tone towards the shade, keeps skin texture."""
+
+    layer = 10
+    spec: Foundation
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        iod = face.inter_ocular_px
+        oval = _points(face, lm.FACE_OVAL)
+        roi = roi_around(oval, 2, frame.shape)
+        if roi is None:
+            return
+        softness = 0.04 * iod
+        mask = inner_ramp(polygon_mask(roi, [oval]), 0.25 * iod)  # fades out before the hairline and jaw
+        features = [_points(face, lm.LIPS_OUTER)]
+        for side in lm.SIDES:
+            features += [_points(face, side.brow), _points(face, side.eye_opening)]
+        exclusion = cv2.dilate(polygon_mask(roi, features), np.ones((3, 3), np.uint8), iterations=max(int(0.02 * iod), 1))
+        mask *= 1.0 - feather(exclusion, 0.6 * softness)
+        target = hex_to_lab(self.spec.colour)
+        chroma_low = cv2.GaussianBlur(bgr_to_lab(frame[roi.slices].astype(np.float32) / 255.0)[..., 1:], (0, 0),
+                                      max(0.06 * iod, 1.0))
+
+        def edit(lab: np.ndarray, weights: np.ndarray, selected: np.ndarray) -> np.ndarray:
+            mean = weighted_mean(lab, weights)
+            low = chroma_low[selected]
+            out = np.empty_like(lab)
+            out[:, 0] = np.clip(lab[:, 0] + (target[0] - mean[0]), 0, 100)  # shading and texture kept
+            out[:, 1:] = target[1:] + (lab[:, 1:] - low) * 0.7 + (low - mean[1:]) * 0.25  # blotches evened
+            return out
+
+        paint(frame, roi, mask * self.spec.coverage * self.spec.opacity, edit)
+
+
+class SoftPatchRenderer(MakeupRenderer):
+    """Blush, highlighter and contour: soft elliptical patches placed from landmarks."""
+
+    LAYERS = {"contour": 20, "highlighter": 25, "blush": 30}
+    spec: Blush | Highlighter | Contour
+
+    def __init__(self, spec: Blush | Highlighter | Contour) -> None:
+        super().__init__(spec)
+        self.layer = self.LAYERS[spec.type]
+
+    def patches(self, face: Face) -> list[np.ndarray]:
+        """The patch outlines, in frame pixels."""
+        iod = face.inter_ocular_px
+        polygons = []
+        for side in lm.SIDES:
+            axis = _points(face, side.cheek_axis)
+            direction = axis[1] - axis[0]
+            if self.spec.type == "blush":
+                size = self.spec.size * iod
+                centre = _points(face, side.cheek_apple).mean(axis=0)
+                polygons.append(ellipse_polygon(centre, direction, 0.34 * size, 0.24 * size))
+            elif self.spec.type == "highlighter":
+                bone = _points(face, side.cheekbone)
+                polygons.append(ellipse_polygon(bone.mean(axis=0), bone[0] - bone[-1], 0.22 * iod, 0.07 * iod))
+            else:
+                centre = _points(face, side.cheek_hollow).mean(axis=0)
+                polygons.append(ellipse_polygon(centre, direction, 0.32 * iod, 0.08 * iod))
+        if self.spec.type == "highlighter":
+            bridge = _points(face, lm.NOSE_BRIDGE_LINE)
+            polygons.append(ellipse_polygon(bridge.mean(axis=0), bridge[-1] - bridge[0],
+                                            0.5 * np.linalg.norm(bridge[-1] - bridge[0]), 0.035 * iod))
+        return polygons
+
+    def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
+        iod = face.inter_ocular_px
+        polygons = self.patches(face)
+        softness = (0.12 if self.spec.type == "blush" else 0.06) * iod
+        roi = roi_around(np.vstack(polygons), 3 * softness, frame.shape)
+        if roi is None:
+            return
+        oval = polygon_mask(roi, [_points(face, lm.FACE_OVAL)])
+        mask = feather(polygon_mask(roi, polygons), softness) * oval
+        target = hex_to_lab(self.spec.colour)
+        lightness_share = {"blush": 0.2, "highlighter": 0.8, "contour": 0.8}[self.spec.type]
+        flecks = None
+        if self.spec.type == "highlighter" and self.spec.shimmer > 0:
+            right, left = face.iris_centres
+            flecks = sparkle(*face_coordinates(roi, right, left - right), cells=60, density=0.08) * self.spec.shimmer
+
+        def edit(lab: np.ndarray, weights: np.ndarray, selected: np.ndarray) -> np.ndarray:
+            out = shade(lab, weights, target, chroma_texture=0.6)
+            out[:, 0] = lab[:, 0] + lightness_share * (out[:, 0] - lab[:, 0])
+            if flecks is not None:
+                out[:, 0] += 20.0 * flecks[selected]
+            out[:, 0] = np.clip(out[:, 0], 0, 100)
+            return out
+
+        paint(frame, roi, mask * self.spec.opacity, edit)
+
+
+_RENDERERS: dict[str, type[MakeupRenderer]] = {
+    "lipstick": LipstickRenderer, "lip_liner": LipLinerRenderer, "eyeshadow": EyeshadowRenderer,
+    "eyeliner": EyelinerRenderer, "brow": BrowRenderer, "foundation": FoundationRenderer,
+    "blush": SoftPatchRenderer, "highlighter": SoftPatchRenderer, "contour": SoftPatchRenderer,
+}
+
+
+def makeup_renderer(spec: MakeupSpec) -> MakeupRenderer:
+    """The renderer for a validated makeup spec."""
+    return _RENDERERS[spec.type](spec)
