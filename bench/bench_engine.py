@@ -1,10 +1,11 @@
 """Engine benchmark: where the time of one try-on frame goes, at webcam resolutions.
 
 Prints, for the same frame in one run: face landmarks (MediaPipe, VIDEO mode), anchor + pose
-smoothing, drawing each glasses style, JPEG decode + encode (what the live stream adds per frame),
-and their sum, each as ms/frame (mean, p50, p95) with fps and as a ratio to the landmark time.
+smoothing, drawing each catalogue product, a full makeup look, JPEG decode + encode (what the live
+stream adds per frame) and the glasses total, each as ms/frame (mean, p50, p95) with fps and as a
+ratio to the landmark time measured in the same run.
 
-    .venv/bin/python bench/bench_engine.py [--frames 200] [--photo PATH] [--size 640x480]
+    .venv/bin/python bench/bench_engine.py [--frames 200] [--photo PATH] [--size 640x480 ...]
 """
 
 from __future__ import annotations
@@ -49,49 +50,59 @@ def summary(name: str, samples: list[float], reference: float) -> str:
             f"{1000.0 / mean:8.1f} fps  {mean / reference:6.1%} of landmarks")
 
 
+FULL_LOOK = ["ruby-matte", "smoky-eyes", "classic-wing", "peach-blush", "foundation-medium"]
+
+
 def bench_size(photo: Path, size: tuple[int, int], frames: int, catalog: BuiltinCatalog, model: Path) -> None:
     frame = fit_to_canvas(cv2.imread(str(photo)), size)
     jpeg = encode_image(frame, "jpeg", 80)
     with FaceTracker(model, video=True) as tracker:
         landmarks = timed(lambda: tracker.detect(frame), frames)
-        face = tracker.detect(frame).primary
-        if face is None:
-            raise SystemExit(f"no face in {photo}")
-        smoother = AnchorSmoother()
-        clock = iter(range(10**9))
-        anchor_times = timed(lambda: smoother(anchor_from_face(face), next(clock) / 30), frames)
-        tracked = Tracked(tracker.detect(frame), ((face, anchor_from_face(face)),))
-        reference = statistics.fmean(landmarks)
-        print(f"\n{size[0]}x{size[1]}, {frames} frames, photo {photo.name}, "
-              f"face {face.inter_ocular_px:.0f} px between the eyes")
-        print(summary("landmarks (MediaPipe)", landmarks, reference))
-        print(summary("anchor + smoothing", anchor_times, reference))
-        renders = {}
-        for product_id in catalog.ids():
-            product = catalog.get(product_id)
-            renders[product_id] = timed(lambda: TryOnEngine.draw(frame, tracked, [product]), frames)
-            print(summary(f"render {product_id}", renders[product_id], reference))
-        codec = timed(lambda: encode_image(decode_image(jpeg), "jpeg", 80), frames)
-        print(summary("JPEG decode + encode", codec, reference))
-        slowest = max(renders, key=lambda key: statistics.fmean(renders[key]))
-        overhead = [a + r + c for a, r, c in zip(anchor_times, renders[slowest], codec)]
-        total = [l + o for l, o in zip(landmarks, overhead)]
-        print(summary(f"overhead ({slowest})", overhead, reference))
-        print(summary("total per frame", total, reference))
-        ratio = statistics.fmean(overhead) / reference
-        print(f"  render + codec overhead = {ratio:.1%} of landmark time (target < 30%), "
-              f"total = {statistics.fmean(total) / reference:.2f} x landmark time")
+        detection = tracker.detect(frame)
+    face = detection.primary
+    if face is None:
+        raise SystemExit(f"no face in {photo}")
+    smoother = AnchorSmoother()
+    clock = iter(range(10**9))
+    anchor_times = timed(lambda: smoother(anchor_from_face(face), next(clock) / 30), frames)
+    tracked = Tracked(detection, ((face, anchor_from_face(face)),))
+    reference = statistics.fmean(landmarks)
+    print(f"\n{size[0]}x{size[1]}, {frames} frames, photo {photo.name}, "
+          f"face {face.inter_ocular_px:.0f} px between the eyes")
+    print(summary("landmarks (MediaPipe)", landmarks, reference))
+    print(summary("anchor + smoothing", anchor_times, reference))
+    renders = {}
+    for entry in catalog.entries():
+        if entry.kind != "look":
+            product = catalog.get(entry.id)
+            renders[entry.id] = timed(lambda: TryOnEngine.draw(frame, tracked, [product]), frames)
+            print(summary(f"render {entry.id} ({entry.kind})", renders[entry.id], reference))
+    look = catalog.resolve(FULL_LOOK)
+    full_look = timed(lambda: TryOnEngine.draw(frame, tracked, look), frames)
+    print(summary("full look (5 products)", full_look, reference))
+    codec = timed(lambda: encode_image(decode_image(jpeg), "jpeg", 80), frames)
+    print(summary("JPEG decode + encode", codec, reference))
+    glasses = [entry.id for entry in catalog.entries() if entry.kind == "glasses"]
+    slowest = max(glasses, key=lambda key: statistics.fmean(renders[key]))
+    overhead = [a + r + c for a, r, c in zip(anchor_times, renders[slowest], codec)]
+    total = [l + o for l, o in zip(landmarks, overhead)]
+    print(summary(f"glasses overhead ({slowest})", overhead, reference))
+    print(summary("glasses total per frame", total, reference))
+    print(f"  glasses render + codec overhead = {statistics.fmean(overhead) / reference:.1%} of landmark time "
+          f"(target < 30%); total = {statistics.fmean(total) / reference:.2f} x landmark time")
+    print(f"  full look ({' + '.join(FULL_LOOK)}) = {statistics.fmean(full_look) / reference:.1%} "
+          f"of landmark time (target < 50% at 640x480)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO)
-    parser.add_argument("--size", action="append", help="WIDTHxHEIGHT (repeatable); default 640x480")
+    parser.add_argument("--size", action="append", help="WIDTHxHEIGHT (repeatable); default 640x480 and 1280x720")
     args = parser.parse_args()
     settings = Settings.from_env()
     catalog = BuiltinCatalog(settings.assets_dir)
-    for size in args.size or ["640x480"]:
+    for size in args.size or ["640x480", "1280x720"]:
         width, height = (int(v) for v in size.split("x"))
         bench_size(args.photo, (width, height), args.frames, catalog, resolve_model_path(settings))
 

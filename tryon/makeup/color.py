@@ -1,8 +1,8 @@
 """Colour in CIELAB: conversions, gamut mapping by chroma reduction, and CIEDE2000.
 
-OpenCV's float conversion is used throughout: BGR in [0, 1] <-> L in [0, 100], a and b in about
-[-128, 127] (D65). Lab -> BGR of an out-of-gamut colour gives values outside [0, 1], which is how
-gamut is tested.
+sRGB (as BGR) <-> CIELAB (D65, L in [0, 100]). 8-bit BGR -> Lab uses OpenCV's fast path; Lab -> BGR is
+computed here because OpenCV clips its result, and the unclipped linear RGB is what tells whether a
+colour is inside the sRGB gamut.
 """
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-GAMUT_TOLERANCE = 1e-3
+GAMUT_TOLERANCE = 0.01  # linear light; about one 8-bit step near white
+_WHITE = np.array([0.950456, 1.0, 1.088754], np.float32)  # D65, as OpenCV uses
+_XYZ_TO_LINEAR_BGR = np.array([[0.055648, -0.204043, 1.057311],
+                               [-0.969256, 1.875991, 0.041556],
+                               [3.240479, -1.537150, -0.498535]], np.float32)
 
 
 def hex_to_bgr(colour: str) -> np.ndarray:
@@ -20,44 +24,73 @@ def hex_to_bgr(colour: str) -> np.ndarray:
 
 
 def bgr_to_lab(bgr: np.ndarray) -> np.ndarray:
-    """Float BGR in [0, 1] (..., 3) -> Lab (..., 3)."""
+    """Float BGR in [0, 1] (..., 3) -> Lab (..., 3), in full float precision."""
     bgr = np.asarray(bgr, dtype=np.float32)
-    return cv2.cvtColor(bgr.reshape(-1, 1, 3), cv2.COLOR_BGR2Lab).reshape(bgr.shape)
+    linear = np.where(bgr <= 0.04045, bgr / 12.92, ((bgr + 0.055) / 1.055) ** 2.4)
+    t = (linear @ np.linalg.inv(_XYZ_TO_LINEAR_BGR).T.astype(np.float32)) / _WHITE
+    f = np.where(t > (6.0 / 29.0) ** 3, np.cbrt(t), t / (3.0 * (6.0 / 29.0) ** 2) + 4.0 / 29.0)
+    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])],
+                    axis=-1).astype(np.float32)
 
 
-def lab_to_bgr(lab: np.ndarray) -> np.ndarray:
-    """Lab (..., 3) -> float BGR, not clipped (values outside [0, 1] are out of gamut)."""
-    lab = np.asarray(lab, dtype=np.float32)
-    return cv2.cvtColor(lab.reshape(-1, 1, 3), cv2.COLOR_Lab2BGR).reshape(lab.shape)
+def bgr8_to_lab(bgr: np.ndarray) -> np.ndarray:
+    """uint8 BGR (..., 3) -> float Lab, through OpenCV's fast 8-bit path (L to 0.4, a/b to 1 unit)."""
+    lab8 = cv2.cvtColor(np.ascontiguousarray(bgr, np.uint8).reshape(1, -1, 3), cv2.COLOR_BGR2Lab)
+    lab = lab8.reshape(bgr.shape).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0
+    lab[..., 1:] -= 128.0
+    return lab
 
 
 def hex_to_lab(colour: str) -> np.ndarray:
+    """'#rrggbb' -> Lab."""
     return bgr_to_lab(hex_to_bgr(colour))
 
 
-def lab_to_bgr_in_gamut(lab: np.ndarray, steps: int = 6) -> np.ndarray:
-    """Lab -> BGR in [0, 1], reducing the chroma (a, b) of out-of-gamut colours instead of clipping.
-
-    Lightness and hue are kept; chroma is scaled down by bisection until the colour fits.
-    """
+def lab_to_linear_bgr(lab: np.ndarray) -> np.ndarray:
+    """Lab (..., 3) -> linear-light BGR, not clipped: outside [0, 1] means outside the sRGB gamut."""
     lab = np.asarray(lab, dtype=np.float32)
-    flat = lab.reshape(-1, 3).copy()
-    bgr = lab_to_bgr(flat)
-    outside = np.any((bgr < -GAMUT_TOLERANCE) | (bgr > 1 + GAMUT_TOLERANCE), axis=1)
-    if outside.any():
-        candidates = flat[outside]
-        low = np.zeros(len(candidates), np.float32)
-        high = np.ones(len(candidates), np.float32)
-        for _ in range(steps):
-            middle = (low + high) / 2
-            trial = np.column_stack([candidates[:, 0], candidates[:, 1:] * middle[:, None]])
-            trial_bgr = lab_to_bgr(trial)
-            fits = np.all((trial_bgr >= -GAMUT_TOLERANCE) & (trial_bgr <= 1 + GAMUT_TOLERANCE), axis=1)
-            low = np.where(fits, middle, low)
-            high = np.where(fits, high, middle)
-        fitted = np.column_stack([candidates[:, 0], candidates[:, 1:] * low[:, None]])
-        bgr[outside] = lab_to_bgr(fitted)
-    return np.clip(bgr, 0.0, 1.0).reshape(lab.shape)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
+    xyz = np.where(f > 6.0 / 29.0, f * f * f, 3.0 * (6.0 / 29.0) ** 2 * (f - 4.0 / 29.0)) * _WHITE
+    return xyz @ _XYZ_TO_LINEAR_BGR.T
+
+
+def _encode_srgb(linear: np.ndarray) -> np.ndarray:
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.maximum(linear, 0) ** (1 / 2.4) - 0.055)
+
+
+_ENCODE_LUT_SIZE = 16384
+_ENCODE_LUT = np.clip(_encode_srgb(np.linspace(0.0, 1.0, _ENCODE_LUT_SIZE)) * 255.0, 0, 255).astype(np.float32)
+_LUMINANCE = np.array([0.0721750, 0.7151522, 0.2126729], np.float32)  # of linear B, G, R
+
+
+def fit_to_gamut(linear: np.ndarray) -> np.ndarray:
+    """Bring linear BGR (N, 3) into [0, 1] by lowering chroma at constant luminance, never by clipping.
+
+    Each out-of-range colour moves straight towards the grey of its own luminance (so lightness and,
+    closely, hue are kept) just far enough to fit: a closed form, no iteration.
+    """
+    linear = np.asarray(linear, dtype=np.float32)
+    outside = np.any((linear < -GAMUT_TOLERANCE) | (linear > 1 + GAMUT_TOLERANCE), axis=-1)
+    if not outside.any():
+        return np.clip(linear, 0.0, 1.0)
+    colours = linear[outside]
+    grey = np.clip(colours @ _LUMINANCE, 0.0, 1.0)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        above = np.where(colours > 1.0, (1.0 - grey) / (colours - grey), np.inf)
+        below = np.where(colours < 0.0, grey / (grey - colours), np.inf)
+    keep = np.clip(np.minimum(above, below).min(axis=1, keepdims=True), 0.0, 1.0)
+    fitted = linear.copy()
+    fitted[outside] = grey + keep * (colours - grey)
+    return np.clip(fitted, 0.0, 1.0)
+
+
+def lab_to_bgr8(lab: np.ndarray) -> np.ndarray:
+    """Lab (N, 3) -> BGR on the 0-255 scale (float32), out-of-gamut colours fitted by `fit_to_gamut`."""
+    linear = fit_to_gamut(lab_to_linear_bgr(lab))
+    index = (linear * (_ENCODE_LUT_SIZE - 1) + 0.5).astype(np.int32)
+    return _ENCODE_LUT[index]
 
 
 def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:

@@ -8,47 +8,79 @@ very dark and very light shades keep their texture without clipping).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import cv2
 import numpy as np
 
-from tryon.makeup.color import bgr_to_lab, lab_to_bgr_in_gamut
+from tryon.makeup.color import bgr8_to_lab, lab_to_bgr8
 from tryon.makeup.regions import Roi
 
-MIN_WEIGHT = 1.0 / 512.0
+MIN_WEIGHT = 1.0 / 256.0  # below this no pixel can change by a visible step
 
-Edit = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-"""(lab of the selected pixels (N, 3), their weights (N,), the selection (ROI-shaped bool)) -> lab (N, 3).
+@dataclass(frozen=True)
+class Selection:
+    """The pixels an edit works on: their Lab, weights, where they are, and the Lab of the whole region.
 
-The selection lets an edit pick its own per-pixel maps (sparkle, highlights) for the same pixels."""
+    mask and region_lab are at the working resolution (the ROI, or the ROI reduced for soft products).
+    """
+
+    lab: np.ndarray
+    weights: np.ndarray
+    mask: np.ndarray
+    region_lab: np.ndarray
+
+    def pick(self, field: np.ndarray) -> np.ndarray:
+        """The values of a per-pixel map (working resolution) at the selected pixels."""
+        return field[self.mask]
 
 
-def paint(frame: np.ndarray, roi: Roi, weight: np.ndarray, edit: Edit) -> np.ndarray | None:
-    """Blend frame[roi] towards `edit`'s result by `weight`; returns the selection mask used."""
+Edit = Callable[[Selection], np.ndarray]
+"""Returns the edited Lab (N, 3) of the selected pixels, at full strength."""
+
+
+def paint(frame: np.ndarray, roi: Roi, weight: np.ndarray, edit: Edit, *, reduce: int = 1) -> None:
+    """Blend frame[roi] towards `edit`'s result by `weight` (0-1) and leave weight-0 pixels exactly as they were.
+
+    reduce=2 or 4 is for soft, low-frequency products (foundation, blush) whose change carries no fine
+    detail: `weight` is then given at that fraction of the resolution (`roi.shape_at(reduce)`), the
+    edit runs on a reduced copy of the region, and the colour change is upsampled onto every pixel,
+    so the skin's own detail stays while the cost drops by reduce squared.
+    """
+    patch = frame[roi.slices]
+    work = patch if reduce == 1 else cv2.resize(patch, weight.shape[::-1], interpolation=cv2.INTER_AREA)
     selected = weight > MIN_WEIGHT
     if not selected.any():
-        return None
-    patch = frame[roi.slices]
-    bgr = patch[selected].astype(np.float32) / 255.0
-    weights = weight[selected]
-    edited = lab_to_bgr_in_gamut(edit(bgr_to_lab(bgr), weights, selected))
-    blended = bgr + weights[:, None] * (edited - bgr)
-    patch[selected] = np.clip(np.rint(blended * 255.0), 0, 255).astype(np.uint8)
-    return selected
+        return
+    region_lab = bgr8_to_lab(work)
+    edited = lab_to_bgr8(edit(Selection(region_lab[selected], weight[selected], selected, region_lab)))
+    original = work[selected].astype(np.float32)
+    if reduce == 1:
+        weights = weight[selected][:, None]
+        patch[selected] = np.clip(original + weights * (edited - original) + 0.5, 0, 255).astype(np.uint8)
+        return
+    change = np.zeros(work.shape, np.float32)
+    change[selected] = (edited - original) * weight[selected][:, None]
+    change = cv2.resize(change, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_LINEAR)
+    change += patch
+    change += 0.5  # where nothing changed this rounds back to exactly the original value
+    np.clip(change, 0, 255, out=change)
+    patch[...] = change.astype(np.uint8)
 
 
 def weighted_mean(lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (lab * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-6)
 
 
-def shade(lab: np.ndarray, weights: np.ndarray, target: np.ndarray, chroma_texture: float = 0.35) -> np.ndarray:
+def shade(selection: Selection, target: np.ndarray, chroma_texture: float = 0.35) -> np.ndarray:
     """Move the region's mean colour to `target` (Lab, one or per pixel), keeping pixel deviations.
 
     Lightness deviations are scaled so that a dark shade keeps its shadows above 0 and a light
     shade keeps its highlights below 100; a fraction of the chroma variation is kept as texture.
     """
-    mean = weighted_mean(lab, weights)
+    lab = selection.lab
+    mean = weighted_mean(lab, selection.weights)
     target = np.broadcast_to(np.asarray(target, np.float32), lab.shape)
     deviation = lab[:, 0] - mean[0]
     brighter = np.clip((100.0 - target[:, 0]) / max(100.0 - mean[0], 1.0), 0.35, 1.5)

@@ -32,9 +32,18 @@ class Roi:
     def shape(self) -> tuple[int, int]:
         return self.y1 - self.y0, self.x1 - self.x0
 
-    def local(self, points: np.ndarray) -> np.ndarray:
-        """Frame pixel coordinates -> coordinates inside the box."""
-        return np.asarray(points, dtype=np.float64)[..., :2] - (self.x0, self.y0)
+    def shape_at(self, reduce: int) -> tuple[int, int]:
+        """(height, width) of the box sampled every `reduce` pixels."""
+        height, width = self.shape
+        return max(height // reduce, 1), max(width // reduce, 1)
+
+    def local(self, points: np.ndarray, reduce: int = 1) -> np.ndarray:
+        """Frame pixel coordinates -> coordinates inside the box (at 1/reduce resolution)."""
+        local = np.asarray(points, dtype=np.float64)[..., :2] - (self.x0, self.y0)
+        if reduce == 1:
+            return local
+        (height, width), (small_h, small_w) = self.shape, self.shape_at(reduce)
+        return local * (small_w / width, small_h / height)
 
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
         """Frame coordinates (x, y) of every pixel of the box."""
@@ -55,21 +64,32 @@ def roi_around(points: np.ndarray, padding: float, frame_shape: tuple[int, ...])
     return Roi(x0, y0, x1, y1)
 
 
-def polygon_mask(roi: Roi, polygons: list[np.ndarray]) -> np.ndarray:
-    """Anti-aliased coverage (float32, 0-1) of filled polygons given in frame coordinates."""
-    mask = np.zeros(roi.shape, np.uint8)
+def polygon_mask(roi: Roi, polygons: list[np.ndarray], reduce: int = 1) -> np.ndarray:
+    """Anti-aliased coverage (float32, 0-1) of filled polygons given in frame coordinates.
+
+    reduce > 1 draws at that fraction of the resolution (shape `roi.shape_at(reduce)`).
+    """
+    mask = np.zeros(roi.shape_at(reduce), np.uint8)
     scale = 1 << SUBPIXEL_BITS
     for polygon in polygons:
-        points = np.rint(roi.local(polygon) * scale).astype(np.int32)
+        points = np.rint(roi.local(polygon, reduce) * scale).astype(np.int32)
         cv2.fillPoly(mask, [points], 255, cv2.LINE_AA, shift=SUBPIXEL_BITS)
     return mask.astype(np.float32) / 255.0
 
 
-def feather(mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Soften a mask's edges with a Gaussian of `sigma` pixels."""
+def feather(mask: np.ndarray, sigma: float, *, inside: bool = False) -> np.ndarray:
+    """Soften a mask's edges with a Gaussian of `sigma` pixels.
+
+    inside=True first pulls the edge in by 1.5 sigma and drops the faint tail, so the soft edge ends
+    at the outline instead of spilling past it (lipstick must not bleed onto the skin).
+    """
     if sigma < 0.3:
         return mask
-    return cv2.GaussianBlur(mask, (0, 0), sigma)
+    if not inside:
+        return cv2.GaussianBlur(mask, (0, 0), sigma)
+    radius = int(np.ceil(1.5 * sigma))
+    shrunk = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    return np.clip(cv2.GaussianBlur(shrunk, (0, 0), sigma) * 1.05 - 0.05, 0.0, 1.0)
 
 
 def inner_ramp(mask: np.ndarray, width: float) -> np.ndarray:

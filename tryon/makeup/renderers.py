@@ -8,14 +8,15 @@ products first, then eyes and brows, then lips; glasses (layer 100) go over ever
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import cv2
 import numpy as np
 
 from tryon.anchor import FaceAnchor
 from tryon.makeup import landmarks as lm
-from tryon.makeup.color import bgr_to_lab, hex_to_lab
-from tryon.makeup.paint import face_coordinates, highlight_map, paint, shade, sparkle, weighted_mean
+from tryon.makeup.color import hex_to_lab
+from tryon.makeup.paint import Selection, face_coordinates, highlight_map, paint, shade, sparkle, weighted_mean
 from tryon.makeup.regions import cut_out, ellipse_polygon, feather, inner_ramp, polygon_mask, resample, roi_around
 from tryon.makeup.spec import (Blush, Brow, Contour, Eyeliner, Eyeshadow, Foundation, Highlighter, LipLiner, Lipstick,
                                MakeupSpec)
@@ -30,6 +31,13 @@ class MakeupRenderer:
 
     def __init__(self, spec: MakeupSpec) -> None:
         self.spec = spec
+        colours = getattr(spec, "colours", None) or [spec.colour]
+        self.colours_lab = np.array([hex_to_lab(colour) for colour in colours], np.float32)  # converted once
+
+    @property
+    def target(self) -> np.ndarray:
+        """The product's (first) colour in Lab."""
+        return self.colours_lab[0]
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         raise NotImplementedError
@@ -52,9 +60,9 @@ class LipstickRenderer(MakeupRenderer):
         roi = roi_around(outer, 3 * softness + 2, frame.shape)
         if roi is None:
             return
-        mask = cut_out(feather(polygon_mask(roi, [outer]), softness), roi, inner)
+        mask = cut_out(feather(polygon_mask(roi, [outer]), softness, inside=True), roi, inner)
         spec = self.spec
-        target = hex_to_lab(spec.colour)
+        target = self.target
         patch = frame[roi.slices]
         gloss = spec.gloss if spec.finish in ("gloss", "metallic") else 0.0
         glitter = spec.shimmer if spec.finish in ("shimmer", "metallic") else 0.0
@@ -64,18 +72,19 @@ class LipstickRenderer(MakeupRenderer):
             left, right = _points(face, lm.MOUTH_CORNERS)
             flecks = sparkle(*face_coordinates(roi, left, right - left), cells=70, density=0.10)
 
-        def edit(lab: np.ndarray, weights: np.ndarray, selected: np.ndarray) -> np.ndarray:
-            out = shade(lab, weights, target)
+        def edit(selection: Selection) -> np.ndarray:
+            lab, weights = selection.lab, selection.weights
+            out = shade(selection, target)
             if spec.finish == "matte":  # flatten the lips' own shine
                 mean_l = weighted_mean(lab, weights)[0]
                 out[:, 0] -= 0.5 * np.maximum(lab[:, 0] - mean_l - 2.0, 0.0)
             if spots is not None:
-                spot = spots[selected]
+                spot = selection.pick(spots)
                 out[:, 0] += gloss * (35.0 if spec.finish == "gloss" else 22.0) * spot
                 if spec.finish == "gloss":  # a clear coat reflects white light
                     out[:, 1:] *= (1.0 - 0.7 * gloss * spot)[:, None]
             if flecks is not None:
-                fleck = flecks[selected]
+                fleck = selection.pick(flecks)
                 out[:, 0] += glitter * 30.0 * fleck
                 out[:, 1:] *= (1.0 - 0.4 * fleck)[:, None]
             if spec.finish == "metallic":  # higher contrast, highlights keep the product's colour
@@ -103,8 +112,8 @@ class LipLinerRenderer(MakeupRenderer):
         cv2.polylines(band, [np.rint(roi.local(outer) * 16).astype(np.int32)], True, 255,
                       max(int(round(width)), 1), cv2.LINE_AA, shift=4)
         mask = cut_out(feather(band.astype(np.float32) / 255.0, 0.25 * width), roi, inner)
-        target = hex_to_lab(self.spec.colour)
-        paint(frame, roi, mask * self.spec.opacity, lambda lab, w, s: shade(lab, w, target))
+        target = self.target
+        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target))
 
 
 class EyeshadowRenderer(MakeupRenderer):
@@ -115,7 +124,7 @@ class EyeshadowRenderer(MakeupRenderer):
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         iod = face.inter_ocular_px
-        stops = np.array([hex_to_lab(colour) for colour in self.spec.colours], np.float32)
+        stops = self.colours_lab
         for side in lm.SIDES:
             lid = resample(_points(face, side.upper_lid), 16)  # outer -> inner
             brow = resample(_points(face, side.brow_lower), 16)
@@ -126,19 +135,20 @@ class EyeshadowRenderer(MakeupRenderer):
             roi = roi_around(polygon, 3 * softness + 2, frame.shape)
             if roi is None:
                 continue
-            mask = cut_out(feather(polygon_mask(roi, [polygon]), softness), roi, _points(face, side.eye_opening))
+            # Soft towards the brow, crisp along the lash line: nothing below the lid, open or closed.
+            above_lid = polygon_mask(roi, [np.vstack([[outer_flick], lid, (lid + 0.9 * (brow - lid))[::-1]])])
+            mask = feather(polygon_mask(roi, [polygon]), softness) * above_lid
+            mask = cut_out(mask, roi, _points(face, side.eye_opening))
             inner, outer = lid[-1], lid[0]
-            u, v = face_coordinates(roi, inner, outer - inner)
-            targets = _gradient(stops, np.clip(u, 0.0, 1.0))
-            flecks = sparkle(u, v, cells=45, density=0.12) * self.spec.shimmer if self.spec.finish == "shimmer" else None
+            coordinates = face_coordinates(roi, inner, outer - inner)
+            paint(frame, roi, mask * self.spec.opacity, partial(self._edit, stops, coordinates))
 
-            def edit(lab, weights, selected, targets=targets, flecks=flecks):
-                out = shade(lab, weights, targets[selected], chroma_texture=0.5)
-                if flecks is not None:
-                    out[:, 0] = np.clip(out[:, 0] + 28.0 * flecks[selected], 0, 100)
-                return out
-
-            paint(frame, roi, mask * self.spec.opacity, edit)
+    def _edit(self, stops: np.ndarray, coordinates: tuple[np.ndarray, np.ndarray], selection: Selection) -> np.ndarray:
+        u, v = (selection.pick(field) for field in coordinates)
+        out = shade(selection, _gradient(stops, np.clip(u, 0.0, 1.0)), chroma_texture=0.5)
+        if self.spec.finish == "shimmer":
+            out[:, 0] = np.clip(out[:, 0] + 28.0 * self.spec.shimmer * sparkle(u, v, cells=45, density=0.12), 0, 100)
+        return out
 
 
 def _gradient(stops: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -157,7 +167,7 @@ class EyelinerRenderer(MakeupRenderer):
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         iod = face.inter_ocular_px
-        target = hex_to_lab(self.spec.colour)
+        target = self.target
         for side in lm.SIDES:
             lid = resample(_points(face, side.upper_lid), 20)[::-1]  # inner -> outer
             inner, outer = lid[0], lid[-1]
@@ -175,7 +185,7 @@ class EyelinerRenderer(MakeupRenderer):
                 continue
             mask = feather(polygon_mask(roi, [polygon]), 0.004 * iod)
             mask = cut_out(mask, roi, _points(face, side.eye_opening), grow_px=0)
-            paint(frame, roi, mask * self.spec.opacity, lambda lab, w, s: shade(lab, w, target, chroma_texture=0.2))
+            paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, chroma_texture=0.2))
 
 
 class BrowRenderer(MakeupRenderer):
@@ -186,7 +196,7 @@ class BrowRenderer(MakeupRenderer):
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         iod = face.inter_ocular_px
-        target = hex_to_lab(self.spec.colour)
+        target = self.target
         for side in lm.SIDES:
             polygon = _points(face, side.brow)
             softness = 0.015 * iod
@@ -199,7 +209,7 @@ class BrowRenderer(MakeupRenderer):
             skin = np.percentile(inside, 90) if inside.size else 255.0
             hair = np.clip((skin - gray) / 40.0, 0.0, 1.0)  # darker than the skin around = hair
             weight = mask * self.spec.opacity * (0.55 + 0.45 * hair)
-            paint(frame, roi, weight, lambda lab, w, s: shade(lab, w, target, chroma_texture=0.3))
+            paint(frame, roi, weight, lambda selection: shade(selection, target, chroma_texture=0.3))
 
 
 class FoundationRenderer(MakeupRenderer):
@@ -214,26 +224,28 @@ class FoundationRenderer(MakeupRenderer):
         roi = roi_around(oval, 2, frame.shape)
         if roi is None:
             return
-        softness = 0.04 * iod
-        mask = inner_ramp(polygon_mask(roi, [oval]), 0.25 * iod)  # fades out before the hairline and jaw
+        reduce = 2
+        softness = 0.04 * iod / reduce
+        mask = inner_ramp(polygon_mask(roi, [oval], reduce), 0.25 * iod / reduce)  # fades out before hairline and jaw
         features = [_points(face, lm.LIPS_OUTER)]
         for side in lm.SIDES:
             features += [_points(face, side.brow), _points(face, side.eye_opening)]
-        exclusion = cv2.dilate(polygon_mask(roi, features), np.ones((3, 3), np.uint8), iterations=max(int(0.02 * iod), 1))
+        exclusion = cv2.dilate(polygon_mask(roi, features, reduce), np.ones((3, 3), np.uint8),
+                               iterations=max(int(0.02 * iod / reduce), 1))
         mask *= 1.0 - feather(exclusion, 0.6 * softness)
-        target = hex_to_lab(self.spec.colour)
-        chroma_low = cv2.GaussianBlur(bgr_to_lab(frame[roi.slices].astype(np.float32) / 255.0)[..., 1:], (0, 0),
-                                      max(0.06 * iod, 1.0))
+        target = self.target
 
-        def edit(lab: np.ndarray, weights: np.ndarray, selected: np.ndarray) -> np.ndarray:
-            mean = weighted_mean(lab, weights)
-            low = chroma_low[selected]
+        def edit(selection: Selection) -> np.ndarray:
+            lab = selection.lab
+            mean = weighted_mean(lab, selection.weights)
+            chroma_low = cv2.GaussianBlur(selection.region_lab[..., 1:], (0, 0), max(0.06 * iod / reduce, 1.0))
+            low = selection.pick(chroma_low)
             out = np.empty_like(lab)
             out[:, 0] = np.clip(lab[:, 0] + (target[0] - mean[0]), 0, 100)  # shading and texture kept
             out[:, 1:] = target[1:] + (lab[:, 1:] - low) * 0.7 + (low - mean[1:]) * 0.25  # blotches evened
             return out
 
-        paint(frame, roi, mask * self.spec.coverage * self.spec.opacity, edit)
+        paint(frame, roi, mask * self.spec.coverage * self.spec.opacity, edit, reduce=reduce)
 
 
 class SoftPatchRenderer(MakeupRenderer):
@@ -276,24 +288,26 @@ class SoftPatchRenderer(MakeupRenderer):
         roi = roi_around(np.vstack(polygons), 3 * softness, frame.shape)
         if roi is None:
             return
-        oval = polygon_mask(roi, [_points(face, lm.FACE_OVAL)])
-        mask = feather(polygon_mask(roi, polygons), softness) * oval
-        target = hex_to_lab(self.spec.colour)
+        glitter = self.spec.shimmer if self.spec.type == "highlighter" else 0.0
+        reduce = 1 if glitter else (4 if self.spec.type == "blush" else 2)  # smooth changes need few samples
+        oval = cv2.erode(polygon_mask(roi, [_points(face, lm.FACE_OVAL)], reduce), np.ones((3, 3), np.uint8))
+        mask = feather(polygon_mask(roi, polygons, reduce), softness / reduce) * oval
+        target = self.target
         lightness_share = {"blush": 0.2, "highlighter": 0.8, "contour": 0.8}[self.spec.type]
-        flecks = None
-        if self.spec.type == "highlighter" and self.spec.shimmer > 0:
-            right, left = face.iris_centres
-            flecks = sparkle(*face_coordinates(roi, right, left - right), cells=60, density=0.08) * self.spec.shimmer
+        right, left = face.iris_centres
+        coordinates = face_coordinates(roi, right, left - right) if glitter else None
 
-        def edit(lab: np.ndarray, weights: np.ndarray, selected: np.ndarray) -> np.ndarray:
-            out = shade(lab, weights, target, chroma_texture=0.6)
+        def edit(selection: Selection) -> np.ndarray:
+            lab = selection.lab
+            out = shade(selection, target, chroma_texture=0.6)
             out[:, 0] = lab[:, 0] + lightness_share * (out[:, 0] - lab[:, 0])
-            if flecks is not None:
-                out[:, 0] += 20.0 * flecks[selected]
+            if coordinates is not None:
+                u, v = (selection.pick(field) for field in coordinates)
+                out[:, 0] += 20.0 * glitter * sparkle(u, v, cells=60, density=0.08)
             out[:, 0] = np.clip(out[:, 0], 0, 100)
             return out
 
-        paint(frame, roi, mask * self.spec.opacity, edit)
+        paint(frame, roi, mask * self.spec.opacity, edit, reduce=reduce)
 
 
 _RENDERERS: dict[str, type[MakeupRenderer]] = {
