@@ -30,10 +30,16 @@ class Selection:
     weights: np.ndarray
     mask: np.ndarray
     region_lab: np.ndarray
+    roi: Roi
 
     def pick(self, field: np.ndarray) -> np.ndarray:
         """The values of a per-pixel map (working resolution) at the selected pixels."""
         return field[self.mask]
+
+    def frame_xy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Frame pixel coordinates (x, y) of the selected pixels (working resolution = ROI resolution)."""
+        ys, xs = np.nonzero(self.mask)
+        return (xs + self.roi.x0).astype(np.float32), (ys + self.roi.y0).astype(np.float32)
 
 
 Edit = Callable[[Selection], np.ndarray]
@@ -54,7 +60,7 @@ def paint(frame: np.ndarray, roi: Roi, weight: np.ndarray, edit: Edit, *, reduce
     if not selected.any():
         return
     region_lab = bgr8_to_lab(work)
-    edited = lab_to_bgr8(edit(Selection(region_lab[selected], weight[selected], selected, region_lab)))
+    edited = lab_to_bgr8(edit(Selection(region_lab[selected], weight[selected], selected, region_lab, roi)))
     original = work[selected].astype(np.float32)
     if reduce == 1:
         weights = weight[selected][:, None]
@@ -130,9 +136,9 @@ def highlight_map(patch: np.ndarray, weight: np.ndarray, low_percentile: float, 
     return cv2.GaussianBlur(spots, (0, 0), max(blur, 0.5)) * (weight > 0)
 
 
-def face_coordinates(roi: Roi, origin: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(u, v) of every ROI pixel in a frame attached to the face: `origin`, x along `unit` (its length = 1)."""
-    xs, ys = roi.grid()
+def face_coordinates(xy: tuple[np.ndarray, np.ndarray], origin: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(u, v) of frame points in a frame attached to the face: `origin`, x along `unit` (its length = 1)."""
+    xs, ys = xy
     scale = float(np.dot(unit, unit))
     dx, dy = xs - origin[0], ys - origin[1]
     u = (dx * unit[0] + dy * unit[1]) / scale

@@ -45,11 +45,6 @@ class Roi:
         (height, width), (small_h, small_w) = self.shape, self.shape_at(reduce)
         return local * (small_w / width, small_h / height)
 
-    def grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """Frame coordinates (x, y) of every pixel of the box."""
-        ys, xs = np.mgrid[self.y0:self.y1, self.x0:self.x1]
-        return xs.astype(np.float32), ys.astype(np.float32)
-
 
 def roi_around(points: np.ndarray, padding: float, frame_shape: tuple[int, ...]) -> Roi | None:
     """The padded bounding box of `points`, clipped to the frame; None when nothing is left."""
@@ -92,17 +87,17 @@ def feather(mask: np.ndarray, sigma: float, *, inside: bool = False) -> np.ndarr
     return np.clip(cv2.GaussianBlur(shrunk, (0, 0), sigma) * 1.05 - 0.05, 0.0, 1.0)
 
 
-def inner_ramp(mask: np.ndarray, width: float) -> np.ndarray:
-    """A mask that rises smoothly from 0 at the region's edge to 1 at `width` pixels inside it."""
+def inner_ramp(mask: np.ndarray, width: float, inset: float = 0.0) -> np.ndarray:
+    """A mask that is 0 up to `inset` pixels inside the region's edge and rises smoothly to 1 over `width`."""
     inside = (mask >= 0.5).astype(np.uint8)
     distance = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-    t = np.clip(distance / max(width, 1.0), 0.0, 1.0)
+    t = np.clip((distance - inset) / max(width, 1.0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 
-def cut_out(mask: np.ndarray, roi: Roi, polygon: np.ndarray, grow_px: float = 1.0) -> np.ndarray:
-    """Remove a polygon (e.g. the open mouth or the eye) from a mask, hard: nothing is left inside it."""
-    hole = polygon_mask(roi, [polygon])
+def cut_out(mask: np.ndarray, roi: Roi, polygons: list[np.ndarray], grow_px: float = 1.0) -> np.ndarray:
+    """Remove polygons (the open mouth, the eyes) from a mask, hard: nothing is left inside them."""
+    hole = polygon_mask(roi, polygons)
     radius = max(int(np.ceil(grow_px)), 0)
     if radius:
         hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))

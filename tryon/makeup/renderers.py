@@ -60,17 +60,14 @@ class LipstickRenderer(MakeupRenderer):
         roi = roi_around(outer, 3 * softness + 2, frame.shape)
         if roi is None:
             return
-        mask = cut_out(feather(polygon_mask(roi, [outer]), softness, inside=True), roi, inner)
+        mask = cut_out(feather(polygon_mask(roi, [outer]), softness, inside=True), roi, [inner])
         spec = self.spec
         target = self.target
         patch = frame[roi.slices]
         gloss = spec.gloss if spec.finish in ("gloss", "metallic") else 0.0
         glitter = spec.shimmer if spec.finish in ("shimmer", "metallic") else 0.0
         spots = highlight_map(patch, mask, 50 if spec.finish == "metallic" else 75, 0.01 * iod) if gloss else None
-        flecks = None
-        if glitter:
-            left, right = _points(face, lm.MOUTH_CORNERS)
-            flecks = sparkle(*face_coordinates(roi, left, right - left), cells=70, density=0.10)
+        corners = _points(face, lm.MOUTH_CORNERS)
 
         def edit(selection: Selection) -> np.ndarray:
             lab, weights = selection.lab, selection.weights
@@ -83,8 +80,9 @@ class LipstickRenderer(MakeupRenderer):
                 out[:, 0] += gloss * (35.0 if spec.finish == "gloss" else 22.0) * spot
                 if spec.finish == "gloss":  # a clear coat reflects white light
                     out[:, 1:] *= (1.0 - 0.7 * gloss * spot)[:, None]
-            if flecks is not None:
-                fleck = selection.pick(flecks)
+            if glitter:
+                fleck = sparkle(*face_coordinates(selection.frame_xy(), corners[0], corners[1] - corners[0]),
+                                cells=70, density=0.10)
                 out[:, 0] += glitter * 30.0 * fleck
                 out[:, 1:] *= (1.0 - 0.4 * fleck)[:, None]
             if spec.finish == "metallic":  # higher contrast, highlights keep the product's colour
@@ -111,7 +109,7 @@ class LipLinerRenderer(MakeupRenderer):
         band = np.zeros(roi.shape, np.uint8)
         cv2.polylines(band, [np.rint(roi.local(outer) * 16).astype(np.int32)], True, 255,
                       max(int(round(width)), 1), cv2.LINE_AA, shift=4)
-        mask = cut_out(feather(band.astype(np.float32) / 255.0, 0.25 * width), roi, inner)
+        mask = cut_out(feather(band.astype(np.float32) / 255.0, 0.25 * width), roi, [inner])
         target = self.target
         paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target))
 
@@ -124,31 +122,43 @@ class EyeshadowRenderer(MakeupRenderer):
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         iod = face.inter_ocular_px
-        stops = self.colours_lab
+        softness = 0.03 * iod
+        shadows, lids, corners = [], [], []
         for side in lm.SIDES:
             lid = resample(_points(face, side.upper_lid), 16)  # outer -> inner
             brow = resample(_points(face, side.brow_lower), 16)
             crease = lid + self.spec.height * (brow - lid)
             outer_flick = lid[0] + 0.12 * (lid[0] - lid[-1]) + 0.3 * (crease[0] - lid[0])
-            polygon = np.vstack([[outer_flick], lid, crease[::-1]])
-            softness = 0.03 * iod
-            roi = roi_around(polygon, 3 * softness + 2, frame.shape)
-            if roi is None:
-                continue
-            # Soft towards the brow, crisp along the lash line: nothing below the lid, open or closed.
-            above_lid = polygon_mask(roi, [np.vstack([[outer_flick], lid, (lid + 0.9 * (brow - lid))[::-1]])])
-            mask = feather(polygon_mask(roi, [polygon]), softness) * above_lid
-            mask = cut_out(mask, roi, _points(face, side.eye_opening))
-            inner, outer = lid[-1], lid[0]
-            coordinates = face_coordinates(roi, inner, outer - inner)
-            paint(frame, roi, mask * self.spec.opacity, partial(self._edit, stops, coordinates))
+            shadows.append(np.vstack([[outer_flick], lid, crease[::-1]]))
+            lids.append(np.vstack([[outer_flick], lid, (lid + 0.9 * (brow - lid))[::-1]]))
+            corners.append((lid[-1], lid[0]))
+        roi = roi_around(np.vstack(shadows), 3 * softness + 2, frame.shape)
+        if roi is None:
+            return
+        # Soft towards the brow, crisp along the lash line: nothing below the lid, open or closed.
+        mask = feather(polygon_mask(roi, shadows), softness) * polygon_mask(roi, lids)
+        mask = cut_out(mask, roi, [_points(face, side.eye_opening) for side in lm.SIDES])
+        paint(frame, roi, mask * self.spec.opacity, partial(self._edit, corners))
 
-    def _edit(self, stops: np.ndarray, coordinates: tuple[np.ndarray, np.ndarray], selection: Selection) -> np.ndarray:
-        u, v = (selection.pick(field) for field in coordinates)
-        out = shade(selection, _gradient(stops, np.clip(u, 0.0, 1.0)), chroma_texture=0.5)
+    def _edit(self, corners: list[tuple[np.ndarray, np.ndarray]], selection: Selection) -> np.ndarray:
+        u, v = _lid_coordinates(selection.frame_xy(), corners)
+        out = shade(selection, _gradient(self.colours_lab, np.clip(u, 0.0, 1.0)), chroma_texture=0.5)
         if self.spec.finish == "shimmer":
             out[:, 0] = np.clip(out[:, 0] + 28.0 * self.spec.shimmer * sparkle(u, v, cells=45, density=0.12), 0, 100)
         return out
+
+
+def _lid_coordinates(xy: tuple[np.ndarray, np.ndarray],
+                     corners: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(u, v) of frame points in the frame of the nearer eye: u = 0 at its inner corner, 1 at its outer one."""
+    (right_inner, right_outer), (left_inner, left_outer) = corners
+    right = face_coordinates(xy, right_inner, right_outer - right_inner)
+    left = face_coordinates(xy, left_inner, left_outer - left_inner)
+    across = left_inner - right_inner
+    xs, ys = xy
+    middle = (right_inner + left_inner) / 2
+    on_left = (xs - middle[0]) * across[0] + (ys - middle[1]) * across[1] > 0
+    return np.where(on_left, left[0], right[0]), np.where(on_left, left[1], right[1])
 
 
 def _gradient(stops: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -167,25 +177,30 @@ class EyelinerRenderer(MakeupRenderer):
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         iod = face.inter_ocular_px
+        lines = [self._line(face, side, iod) for side in lm.SIDES]
+        roi = roi_around(np.vstack(lines), 3, frame.shape)
+        if roi is None:
+            return
+        mask = feather(polygon_mask(roi, lines), 0.004 * iod)
+        mask = cut_out(mask, roi, [_points(face, side.eye_opening) for side in lm.SIDES], grow_px=0)
         target = self.target
-        for side in lm.SIDES:
-            lid = resample(_points(face, side.upper_lid), 20)[::-1]  # inner -> outer
-            inner, outer = lid[0], lid[-1]
-            along = (outer - inner) / max(np.linalg.norm(outer - inner), 1e-6)
-            up = np.array([along[1], -along[0]])
-            if np.dot(up, _points(face, side.brow_upper).mean(axis=0) - lid.mean(axis=0)) < 0:
-                up = -up
-            thickness = self.spec.thickness * iod * (0.35 + 0.65 * np.linspace(0, 1, len(lid)))
-            top = lid + up * thickness[:, None]
-            angle = math.radians(20)
-            tip = outer + self.spec.wing * iod * (along * math.cos(angle) + up * math.sin(angle))
-            polygon = np.vstack([lid, [tip], top[::-1]]) if self.spec.wing > 0 else np.vstack([lid, top[::-1]])
-            roi = roi_around(polygon, 3, frame.shape)
-            if roi is None:
-                continue
-            mask = feather(polygon_mask(roi, [polygon]), 0.004 * iod)
-            mask = cut_out(mask, roi, _points(face, side.eye_opening), grow_px=0)
-            paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, chroma_texture=0.2))
+        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, chroma_texture=0.2))
+
+    def _line(self, face: Face, side: lm.SideLandmarks, iod: float) -> np.ndarray:
+        """The liner's outline for one eye, in frame pixels."""
+        lid = resample(_points(face, side.upper_lid), 20)[::-1]  # inner -> outer
+        inner, outer = lid[0], lid[-1]
+        along = (outer - inner) / max(np.linalg.norm(outer - inner), 1e-6)
+        up = np.array([along[1], -along[0]])
+        if np.dot(up, _points(face, side.brow_upper).mean(axis=0) - lid.mean(axis=0)) < 0:
+            up = -up
+        thickness = self.spec.thickness * iod * (0.35 + 0.65 * np.linspace(0, 1, len(lid)))
+        top = lid + up * thickness[:, None]
+        if self.spec.wing <= 0:
+            return np.vstack([lid, top[::-1]])
+        angle = math.radians(20)
+        tip = outer + self.spec.wing * iod * (along * math.cos(angle) + up * math.sin(angle))
+        return np.vstack([lid, [tip], top[::-1]])
 
 
 class BrowRenderer(MakeupRenderer):
@@ -224,9 +239,10 @@ class FoundationRenderer(MakeupRenderer):
         roi = roi_around(oval, 2, frame.shape)
         if roi is None:
             return
-        reduce = 2
+        reduce = 3 if iod > 60 else 2  # the tone change is smooth: a ninth of the pixels carry it
         softness = 0.04 * iod / reduce
-        mask = inner_ramp(polygon_mask(roi, [oval], reduce), 0.25 * iod / reduce)  # fades out before hairline and jaw
+        # Fades out before the hairline and the jaw; the inset keeps the upsampled change inside the oval.
+        mask = inner_ramp(polygon_mask(roi, [oval], reduce), 0.25 * iod / reduce, inset=1.0)
         features = [_points(face, lm.LIPS_OUTER)]
         for side in lm.SIDES:
             features += [_points(face, side.brow), _points(face, side.eye_opening)]
@@ -238,11 +254,11 @@ class FoundationRenderer(MakeupRenderer):
         def edit(selection: Selection) -> np.ndarray:
             lab = selection.lab
             mean = weighted_mean(lab, selection.weights)
-            chroma_low = cv2.GaussianBlur(selection.region_lab[..., 1:], (0, 0), max(0.06 * iod / reduce, 1.0))
+            chroma_low = cv2.GaussianBlur(selection.region_lab[..., 1:], (0, 0), max(0.04 * iod / reduce, 1.0))
             low = selection.pick(chroma_low)
             out = np.empty_like(lab)
             out[:, 0] = np.clip(lab[:, 0] + (target[0] - mean[0]), 0, 100)  # shading and texture kept
-            out[:, 1:] = target[1:] + (lab[:, 1:] - low) * 0.7 + (low - mean[1:]) * 0.25  # blotches evened
+            out[:, 1:] = target[1:] + (lab[:, 1:] - low) * 0.6 + (low - mean[1:]) * 0.2  # blotches evened
             return out
 
         paint(frame, roi, mask * self.spec.coverage * self.spec.opacity, edit, reduce=reduce)
@@ -295,14 +311,13 @@ class SoftPatchRenderer(MakeupRenderer):
         target = self.target
         lightness_share = {"blush": 0.2, "highlighter": 0.8, "contour": 0.8}[self.spec.type]
         right, left = face.iris_centres
-        coordinates = face_coordinates(roi, right, left - right) if glitter else None
 
         def edit(selection: Selection) -> np.ndarray:
             lab = selection.lab
             out = shade(selection, target, chroma_texture=0.6)
             out[:, 0] = lab[:, 0] + lightness_share * (out[:, 0] - lab[:, 0])
-            if coordinates is not None:
-                u, v = (selection.pick(field) for field in coordinates)
+            if glitter:
+                u, v = face_coordinates(selection.frame_xy(), right, left - right)
                 out[:, 0] += 20.0 * glitter * sparkle(u, v, cells=60, density=0.08)
             out[:, 0] = np.clip(out[:, 0], 0, 100)
             return out
