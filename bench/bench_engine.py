@@ -46,7 +46,7 @@ def timed(function: Callable[[], object], frames: int, warmup: int = 10) -> list
 def summary(name: str, samples: list[float], reference: float) -> str:
     mean = statistics.fmean(samples)
     p50, p95 = np.percentile(samples, [50, 95])
-    return (f"  {name:<28} {mean:8.2f} ms  p50 {p50:7.2f}  p95 {p95:7.2f}  "
+    return (f"  {name:<44} {mean:8.2f} ms  p50 {p50:7.2f}  p95 {p95:7.2f}  "
             f"{1000.0 / mean:8.1f} fps  {mean / reference:6.1%} of landmarks")
 
 
@@ -94,6 +94,25 @@ def bench_size(photo: Path, size: tuple[int, int], frames: int, catalog: Builtin
           f"of landmark time (target < 50% at 640x480)")
 
 
+def bench_frame_size_independence(photo: Path, frames: int, catalog: BuiltinCatalog, model: Path) -> None:
+    """The full look on the same face in a 640x480 frame and pasted into a 1280x720 one: cost follows the face."""
+    small = fit_to_canvas(cv2.imread(str(photo)), (640, 480))
+    large = np.zeros((720, 1280, 3), np.uint8)
+    large[120:600, 320:960] = small
+    look = catalog.resolve(FULL_LOOK)
+    times = {}
+    with FaceTracker(model) as tracker:
+        for name, frame in (("640x480", small), ("1280x720", large)):
+            detection = tracker.detect(frame)
+            face = detection.primary
+            tracked = Tracked(detection, ((face, anchor_from_face(face)),))
+            times[name] = timed(lambda: TryOnEngine.draw(frame, tracked, look), frames)
+    ratio = statistics.fmean(times["1280x720"]) / statistics.fmean(times["640x480"])
+    print(f"\nsame face ({face.inter_ocular_px:.0f} px), full look: 640x480 {statistics.fmean(times['640x480']):.2f} ms, "
+          f"1280x720 {statistics.fmean(times['1280x720']):.2f} ms (ratio {ratio:.2f}; the frame copy is the only "
+          f"part that grows with the frame)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=200)
@@ -105,6 +124,7 @@ def main() -> None:
     for size in args.size or ["640x480", "1280x720"]:
         width, height = (int(v) for v in size.split("x"))
         bench_size(args.photo, (width, height), args.frames, catalog, resolve_model_path(settings))
+    bench_frame_size_independence(args.photo, args.frames, catalog, resolve_model_path(settings))
 
 
 if __name__ == "__main__":
