@@ -1,11 +1,15 @@
+import base64
 import io
+import logging
 
 import cv2
 import numpy as np
 import pytest
 
 from tests.conftest import FACES
+from tryon.config import PROJECT_ROOT, Settings
 from tryon.imaging import decode_image
+from tryon.model_file import resolve_model_path
 from tryon.web import create_app
 
 
@@ -70,3 +74,27 @@ def test_photo_without_face_is_returned_unchanged(client):
 def test_demo_page_served(client):
     response = client.get("/", follow_redirects=True)
     assert response.status_code == 200 and b"/api/v1/render" in response.data
+
+
+def test_batch_renders_each_product_from_one_tracking_pass(client):
+    photo = (FACES / "061_neutral.jpg").read_bytes()
+    data = {"photo": (io.BytesIO(photo), "p.jpg"), "product": ["round", "aviator", "ruby-matte"]}
+    response = client.post("/api/v1/render/batch", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200 and response.json["faces"] == 1
+    results = response.json["results"]
+    assert [r["product"] for r in results] == ["round", "aviator", "ruby-matte"]
+    images = [decode_image(base64.b64decode(r["image"].split(",", 1)[1])) for r in results]
+    assert all(image.shape == decode_image(photo).shape for image in images)
+    assert np.abs(images[0].astype(int) - images[1]).mean() > 0.5  # different products, different pictures
+
+
+def test_photos_leave_no_trace_on_disk_or_in_logs(tmp_path, caplog):
+    settings = Settings(data_dir=tmp_path / "data", model_path=resolve_model_path(), assets_dir=PROJECT_ROOT / "assets")
+    private_client = create_app(settings, TESTING=True).test_client()
+    photo = (FACES / "103_neutral.jpg").read_bytes()
+    with caplog.at_level(logging.DEBUG):
+        assert post_render(private_client, photo).status_code == 200
+        assert post_render(private_client, b"\xff\xd8\xff broken").status_code == 400
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("*"))
+    logged = caplog.text
+    assert "JFIF" not in logged and base64.b64encode(photo[:60]).decode()[:40] not in logged

@@ -23,11 +23,13 @@ class Settings:
     data_dir: cache for the face model and the default catalogue (TRYON_DATA_DIR).
     model_path: an explicit face_landmarker.task (TRYON_MODEL_PATH); when unset the cached copy is used.
     assets_dir: built-in product assets (TRYON_ASSETS_DIR), by default the repository's assets/.
+    max_streams: live sessions served at once by one server process (TRYON_MAX_STREAMS).
     """
 
     data_dir: Path
     model_path: Path | None
     assets_dir: Path
+    max_streams: int = 8
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -36,4 +38,5 @@ class Settings:
             data_dir=Path(os.environ.get("TRYON_DATA_DIR") or default_data_dir()),
             model_path=Path(model) if model else None,
             assets_dir=Path(os.environ.get("TRYON_ASSETS_DIR") or PROJECT_ROOT / "assets"),
+            max_streams=int(os.environ.get("TRYON_MAX_STREAMS") or 8),
         )

@@ -84,6 +84,13 @@ class BuiltinCatalog:
                 raise ProductError(f"unknown product {product_id!r}; see the catalogue for the ids on offer")
         return self._cache[product_id]
 
+    def swatch(self, product_id: str) -> str | None:
+        """The colour to show for a makeup product ("#rrggbb"), None for anything else."""
+        product = self.get(product_id)
+        spec = getattr(product, "spec", None)
+        colours = getattr(spec, "colours", None) or [getattr(spec, "colour", None)]
+        return colours[-1] if colours[-1] and product.kind == "makeup" else None
+
     def resolve(self, ids: Sequence[str]) -> list[Product]:
         """Products for a list of ids, looks expanded into their products."""
         products: list[Product] = []

@@ -67,3 +67,13 @@ def apply_transform(canvas: np.ndarray, parameters: np.ndarray) -> tuple[np.ndar
 def move_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Apply a 2x3 affine matrix to pixel points (N, 2)."""
     return np.c_[points, np.ones(len(points))] @ matrix.T
+
+
+def write_y4m(path: str, frames: list[np.ndarray], fps: int = 30) -> None:
+    """Write BGR frames as an uncompressed 4:2:0 Y4M video (what Chromium's fake camera plays)."""
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+        for frame in frames:
+            handle.write(b"FRAME\n")
+            handle.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tryon.config import Settings
 from tryon.web.api import api
 from tryon.web.errors import register_error_handlers
 from tryon.web.services import Services
 from tryon.web.site import site
+from tryon.web.stream import init_stream
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 
@@ -18,10 +21,13 @@ MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     """Build the app. `config` overrides Flask settings (e.g. TESTING=True)."""
     app = Flask(__name__, static_folder=None)
+    if os.environ.get("TRYON_BEHIND_PROXY") == "1":  # trust X-Forwarded-Proto/Host from a TLS proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
     app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, JSON_SORT_KEYS=False)
     app.config.update(config)
     app.extensions["tryon"] = Services(settings or Settings.from_env())
     register_error_handlers(app)
     app.register_blueprint(site)
     app.register_blueprint(api, url_prefix="/api/v1")
+    init_stream(app)
     return app

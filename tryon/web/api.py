@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import base64
+
+import numpy as np
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from tryon.imaging import MIME_TYPES, decode_image, encode_image
-from tryon.pipeline import TryOnEngine
+from tryon.pipeline import TryOnEngine, Tracked
 from tryon.web.errors import ApiError
 from tryon.web.services import services
 
@@ -28,17 +31,21 @@ def ready():
 
 @api.get("/products")
 def list_products():
-    entries = services().catalog.entries()
-    return jsonify(products=[{"id": e.id, "kind": e.kind, "name": e.name} for e in entries])
+    """The catalogue: id, kind, name, and a picture (glasses) or swatch colour (makeup)."""
+    catalog = services().catalog
+    listed = []
+    for entry in catalog.entries():
+        item = {"id": entry.id, "kind": entry.kind, "name": entry.name}
+        if entry.kind == "glasses":
+            item["image"] = url_for("site.product_image", filename=f"glasses/{entry.id}/front.png")
+        elif entry.kind != "look":
+            item["swatch"] = catalog.swatch(entry.id)
+        listed.append(item)
+    return jsonify(products=listed)
 
 
-@api.post("/render")
-def render():
-    """Render products on an uploaded photo.
-
-    multipart/form-data: `photo` (JPEG/PNG/WebP), `product` (one or more ids), optional
-    `format` (jpeg, png, webp). Returns the image; X-Faces tells how many faces were drawn on.
-    """
+def _photo_request() -> tuple[np.ndarray, list[str], str]:
+    """The decoded photo, product ids and output format of a multipart render request."""
     upload = request.files.get("photo")
     if upload is None:
         raise ApiError(400, "missing_photo", "send the photo as multipart field 'photo'")
@@ -48,12 +55,47 @@ def render():
     fmt = request.form.get("format", "jpeg")
     if fmt not in MIME_TYPES:
         raise ApiError(400, "bad_format", f"format must be one of {', '.join(MIME_TYPES)}")
-    products = services().catalog.resolve(product_ids)
-    frame = decode_image(upload.read())
+    return decode_image(upload.read()), product_ids, fmt
+
+
+def _track(frame: np.ndarray) -> Tracked:
     with services().still_tracker() as tracker:
-        image, tracked = TryOnEngine(tracker).render(frame, products)
+        return TryOnEngine(tracker).track(frame)
+
+
+@api.post("/render")
+def render():
+    """Render products (a look) on an uploaded photo.
+
+    multipart/form-data: `photo` (JPEG/PNG/WebP), `product` (one or more ids), optional
+    `format` (jpeg, png, webp). Returns the image; X-Faces tells how many faces were drawn on.
+    """
+    frame, product_ids, fmt = _photo_request()
+    products = services().catalog.resolve(product_ids)
+    tracked = _track(frame)
+    image = TryOnEngine.draw(frame, tracked, products)
     response = Response(encode_image(image, fmt), mimetype=MIME_TYPES[fmt])
     response.headers["X-Faces"] = str(len(tracked.faces))
     response.headers["X-Detection-Status"] = tracked.detection.status.value
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.post("/render/batch")
+def render_batch():
+    """One photo, many products, one face-tracking pass: a "try all frames" grid.
+
+    multipart/form-data as for /render; each `product` is rendered separately. Returns JSON
+    {"faces", "status", "results": [{"product", "image": data URL}]}.
+    """
+    frame, product_ids, fmt = _photo_request()
+    catalog = services().catalog
+    renders = [(product_id, catalog.resolve([product_id])) for product_id in product_ids]
+    tracked = _track(frame)
+    results = []
+    for product_id, products in renders:
+        data = base64.b64encode(encode_image(TryOnEngine.draw(frame, tracked, products), fmt)).decode("ascii")
+        results.append({"product": product_id, "image": f"data:{MIME_TYPES[fmt]};base64,{data}"})
+    response = jsonify(faces=len(tracked.faces), status=tracked.detection.status.value, results=results)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -20,6 +20,7 @@ class Services:
 
     def __init__(self, settings: Settings, still_trackers: int = 2) -> None:
         self.settings = settings
+        self.stream_slots = threading.BoundedSemaphore(settings.max_streams)
         self.catalog = BuiltinCatalog(settings.assets_dir)
         self._still_pool: "queue.LifoQueue[FaceTracker]" = queue.LifoQueue()
         self._still_capacity = still_trackers

@@ -1,0 +1,91 @@
+"""The live stream protocol against the real server (gunicorn on loopback)."""
+
+import json
+import struct
+
+import cv2
+import numpy as np
+import pytest
+import websocket
+
+from tests.conftest import load_face
+from tryon.model_file import resolve_model_path
+from tryon.web.process import local_server
+
+
+@pytest.fixture(scope="module")
+def server():
+    env = {"TRYON_MODEL_PATH": str(resolve_model_path()), "TRYON_MAX_STREAMS": "2"}
+    with local_server(env) as (base, _pid):
+        yield base.replace("http", "ws", 1)
+
+
+def connect(server, products="round"):
+    ws = websocket.create_connection(f"{server}/api/v1/stream?products={products}", timeout=20)
+    return ws, json.loads(ws.recv())
+
+
+def frame_message(frame_id: int, image: np.ndarray) -> bytes:
+    return struct.pack(">I", frame_id) + cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def receive_frame(ws):
+    """(frame id, image, status) of the next rendered frame."""
+    binary = ws.recv()
+    status = json.loads(ws.recv())
+    image = cv2.imdecode(np.frombuffer(binary[4:], np.uint8), cv2.IMREAD_COLOR)
+    return struct.unpack(">I", binary[:4])[0], image, status
+
+
+def test_frames_come_back_rendered_with_their_id_and_status(server):
+    ws, ready = connect(server, "round")
+    assert ready == {"type": "ready", "products": ["round"]}
+    photo = load_face("001_neutral.jpg")
+    for frame_id in (7, 8, 9):
+        ws.send_binary(frame_message(frame_id, photo))
+        received_id, image, status = receive_frame(ws)
+        assert received_id == frame_id == status["id"]
+    assert status["status"] == "ok" and status["faces"] == 1 and status["products"] == ["round"]
+    eyes = np.array(status["eyes"]) * (photo.shape[1], photo.shape[0])
+    x, y = eyes.mean(axis=0).astype(int)
+    assert np.abs(image.astype(int) - photo)[y - 40:y + 40, x - 100:x + 100].mean() > 10
+    ws.close()
+
+
+def test_products_switch_and_bad_input_get_clear_answers(server):
+    ws, _ = connect(server, "round")
+    ws.send(json.dumps({"type": "products", "products": ["ruby-matte", "aviator"]}))
+    assert json.loads(ws.recv()) == {"type": "products", "products": ["ruby-matte", "aviator"]}
+    ws.send(json.dumps({"type": "products", "products": ["no-such-thing"]}))
+    assert json.loads(ws.recv())["code"] == "unknown_product"
+    ws.send("not json")
+    assert json.loads(ws.recv())["code"] == "bad_message"
+    ws.send_binary(struct.pack(">I", 5) + b"definitely not a jpeg")
+    status = json.loads(ws.recv())
+    assert status["status"] == "invalid_frame" and status["id"] == 5
+    ws.send_binary(b"\x00")
+    assert json.loads(ws.recv())["code"] == "bad_frame"
+    # After all that, the session still renders, with the products chosen last.
+    ws.send_binary(frame_message(6, load_face("009_neutral.jpg")))
+    assert receive_frame(ws)[2]["products"] == ["ruby-matte", "aviator"]
+    ws.close()
+
+
+def test_no_face_and_unknown_product(server):
+    ws, _ = connect(server)
+    ws.send_binary(frame_message(1, np.full((480, 640, 3), 90, np.uint8)))
+    _, image, status = receive_frame(ws)
+    assert status["status"] == "no_face" and status["eyes"] == []
+    ws.close()
+    ws, first = connect(server, "nope")
+    assert first["code"] == "unknown_product"
+    ws.close()
+
+
+def test_sessions_beyond_capacity_are_refused_politely(server):
+    first, _ = connect(server)
+    second, _ = connect(server)
+    third, answer = connect(server)
+    assert answer["code"] == "busy"
+    for ws in (first, second, third):
+        ws.close()

@@ -1,0 +1,59 @@
+"""Run the production server (gunicorn) as a child process on a loopback port: for end-to-end
+tests and the load benchmark, which must exercise the same server the README starts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from tryon.config import PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def local_server(env: dict[str, str] | None = None, threads: int = 8, timeout: float = 60.0) -> Iterator[tuple[str, int]]:
+    """Start gunicorn with the app on 127.0.0.1; yields (base URL, server pid); stops it afterwards."""
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
+               "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "2", "server:create_app()"]
+    log = tempfile.TemporaryFile()  # the server's own log lines; it never sees a frame's content
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
+                               stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/ready", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
