@@ -85,7 +85,7 @@ def bench_size(photo: Path, size: tuple[int, int], frames: int, catalog: Builtin
     glasses = [entry.id for entry in catalog.entries() if entry.kind == "glasses"]
     slowest = max(glasses, key=lambda key: statistics.fmean(renders[key]))
     overhead = [a + r + c for a, r, c in zip(anchor_times, renders[slowest], codec)]
-    total = [l + o for l, o in zip(landmarks, overhead)]
+    total = [mark + extra for mark, extra in zip(landmarks, overhead)]
     print(summary(f"glasses overhead ({slowest})", overhead, reference))
     print(summary("glasses total per frame", total, reference))
     print(f"  glasses render + codec overhead = {statistics.fmean(overhead) / reference:.1%} of landmark time "

@@ -23,6 +23,16 @@ def render(face, image, **spec):
     return output
 
 
+def texture(image, mask):
+    """Fine detail inside a mask: the spread of the Laplacian of the grey image."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return cv2.Laplacian(gray, cv2.CV_32F)[mask].std()
+
+
+def hue(lab):
+    return np.arctan2(lab[:, 2], lab[:, 1])
+
+
 def changed(before, after, threshold=2):
     return np.abs(after.astype(int) - before.astype(int)).max(axis=2) > threshold
 
@@ -112,17 +122,16 @@ def test_very_dark_and_very_light_shades_keep_the_lip_texture(faces, colour):
     after, _ = lip_mean_lab(after_image, face, name)
     target = hex_to_lab(colour)
     assert abs(after[0] - target[0]) < 0.5 * abs(before[0] - target[0])
-    texture = lambda img: cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32), cv2.CV_32F)[lips].std()
-    assert texture(after_image) > 0.3 * texture(image)
+    assert texture(after_image, lips) > 0.3 * texture(image, lips)
 
 
 def test_out_of_gamut_colours_lose_chroma_not_hue():
-    vivid = np.array([[50.0, 110.0, -110.0], [90.0, -100.0, 90.0], [30.0, 60.0, 70.0], [85.0, 40.0, 10.0]], np.float32)
+    vivid = np.array([[50.0, 110.0, -110.0], [90.0, -100.0, 90.0], [30.0, 60.0, 70.0], [85.0, 40.0, 10.0]],
+                     np.float32)
     linear = lab_to_linear_bgr(vivid)
     assert np.all(np.any((linear < 0) | (linear > 1), axis=1))  # all four are outside sRGB
     fitted = bgr_to_lab(lab_to_bgr8(vivid) / 255.0)
     assert np.allclose(fitted[:, 0], vivid[:, 0], atol=1.5)
-    hue = lambda lab: np.arctan2(lab[:, 2], lab[:, 1])
     assert np.allclose(hue(fitted), hue(vivid), atol=0.2)
     assert np.all(np.hypot(fitted[:, 1], fitted[:, 2]) < np.hypot(vivid[:, 1], vivid[:, 2]))
 
@@ -149,9 +158,10 @@ def test_shimmer_moves_with_the_face_and_does_not_flicker(still_tracker, faces):
     moved = np.roll(image, (dy, dx), axis=(0, 1))
     moved_face = still_tracker.detect(moved).primary
     second = np.roll(render(moved_face, moved, **spec), (-dy, -dx), axis=(0, 1))
-    satin = lambda img, f: render(f, img, **{**spec, "finish": "satin"})
-    flecks_first = first.astype(int).sum(axis=2) - satin(image, face).astype(int).sum(axis=2)
-    flecks_second = second.astype(int).sum(axis=2) - np.roll(satin(moved, moved_face), (-dy, -dx), axis=(0, 1)).astype(int).sum(axis=2)
+    satin = {**spec, "finish": "satin"}
+    flecks_first = first.astype(int).sum(axis=2) - render(face, image, **satin).astype(int).sum(axis=2)
+    satin_moved = np.roll(render(moved_face, moved, **satin), (-dy, -dx), axis=(0, 1))
+    flecks_second = second.astype(int).sum(axis=2) - satin_moved.astype(int).sum(axis=2)
     _, lips = lip_mean_lab(image, face, name)
     assert flecks_first[lips].max() > 30
     assert np.corrcoef(flecks_first[lips], flecks_second[lips])[0, 1] > 0.6
@@ -209,8 +219,11 @@ def test_skin_products_stay_on_the_face(faces, spec):
 def fully_covered_skin(image, face):
     """Skin well inside the face oval and away from eyes, brows and lips: where foundation is at full strength."""
     iod = face.inter_ocular_px
-    erode = lambda mask, fraction: cv2.erode(mask.astype(np.uint8), cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (2 * int(fraction * iod) + 1,) * 2)).astype(bool)
+
+    def erode(mask, fraction):
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * int(fraction * iod) + 1,) * 2)
+        return cv2.erode(mask.astype(np.uint8), kernel).astype(bool)
+
     features = fill(image.shape, face.landmarks[list(lm.LIPS_OUTER), :2])
     for side in lm.SIDES:
         features |= fill(image.shape, face.landmarks[list(side.brow), :2])
@@ -224,10 +237,12 @@ def test_foundation_evens_tone_but_keeps_skin_texture(faces):
     assert skin.sum() > 0.5 * face.inter_ocular_px ** 2
     own_shade = "#%02x%02x%02x" % tuple(int(v) for v in image[skin].mean(axis=0)[::-1])
     after = render(face, image, type="foundation", colour=own_shade, coverage=0.9)
-    texture = lambda img: cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32), cv2.CV_32F)[skin].std()
-    assert texture(after) > 0.7 * texture(image)
-    # Blotches: colour variation at the scale of a few percent of the face (a sigma of 8 px here).
-    blotches = lambda img: cv2.GaussianBlur(bgr_to_lab(img.astype(np.float32) / 255)[..., 1:], (0, 0), 8)[skin].std(axis=0).mean()
+    assert texture(after, skin) > 0.7 * texture(image, skin)
+
+    def blotches(img):  # colour variation at the scale of a few percent of the face (a sigma of 8 px here)
+        chroma = cv2.GaussianBlur(bgr_to_lab(img.astype(np.float32) / 255)[..., 1:], (0, 0), 8)
+        return chroma[skin].std(axis=0).mean()
+
     assert blotches(after) < 0.7 * blotches(image)
 
 

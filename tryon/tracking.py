@@ -1,8 +1,8 @@
 """Face tracking with MediaPipe's Tasks FaceLandmarker.
 
 One `FaceTracker` per video stream (VIDEO mode keeps temporal state and follows the face from frame
-to frame on a monotonic frame clock) or one for a batch of stills (IMAGE mode). Every frame gives a `Detection`, whatever the
-input: bad frames, no face and tiny faces are statuses, not exceptions.
+to frame on a monotonic frame clock) or one for a batch of stills (IMAGE mode). Every frame gives a
+`Detection`, whatever the input: bad frames, no face and tiny faces are statuses, not exceptions.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from tryon.makeup.regions import Roi
 
 MIN_WEIGHT = 1.0 / 256.0  # below this no pixel can change by a visible step
 
+
 @dataclass(frozen=True)
 class Selection:
     """The pixels an edit works on: their Lab, weights, where they are, and the Lab of the whole region.
@@ -116,11 +117,12 @@ def sparkle(u: np.ndarray, v: np.ndarray, cells: float, density: float) -> np.nd
 
 def _hash(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """A stable integer hash of two integer grids (xorshift-multiply)."""
-    h = (a.astype(np.uint64) * np.uint64(0x9E3779B1) + b.astype(np.uint64) * np.uint64(0x85EBCA77)) & np.uint64(0xFFFFFFFF)
+    mask = np.uint64(0xFFFFFFFF)
+    h = (a.astype(np.uint64) * np.uint64(0x9E3779B1) + b.astype(np.uint64) * np.uint64(0x85EBCA77)) & mask
     h ^= h >> np.uint64(15)
-    h = (h * np.uint64(0x2C1B3C6D)) & np.uint64(0xFFFFFFFF)
+    h = (h * np.uint64(0x2C1B3C6D)) & mask
     h ^= h >> np.uint64(12)
-    h = (h * np.uint64(0x297A2D39)) & np.uint64(0xFFFFFFFF)
+    h = (h * np.uint64(0x297A2D39)) & mask
     h ^= h >> np.uint64(15)
     return h.astype(np.int64)
 
@@ -136,7 +138,8 @@ def highlight_map(patch: np.ndarray, weight: np.ndarray, low_percentile: float, 
     return cv2.GaussianBlur(spots, (0, 0), max(blur, 0.5)) * (weight > 0)
 
 
-def face_coordinates(xy: tuple[np.ndarray, np.ndarray], origin: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def face_coordinates(xy: tuple[np.ndarray, np.ndarray], origin: np.ndarray,
+                     unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(u, v) of frame points in a frame attached to the face: `origin`, x along `unit` (its length = 1)."""
     xs, ys = xy
     scale = float(np.dot(unit, unit))

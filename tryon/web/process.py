@@ -24,7 +24,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(env: dict[str, str] | None = None, threads: int = 8, timeout: float = 60.0) -> Iterator[tuple[str, int]]:
+def local_server(env: dict[str, str] | None = None, threads: int = 8,
+                 timeout: float = 60.0) -> Iterator[tuple[str, int]]:
     """Start gunicorn with the app on 127.0.0.1; yields (base URL, server pid); stops it afterwards."""
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")

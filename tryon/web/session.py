@@ -61,7 +61,8 @@ class StreamSession:
         return FrameResult(output, {
             "type": "frame", "id": frame_id, "status": tracked.detection.status.value, "faces": len(tracked.faces),
             "eyes": eyes, "products": self.product_ids,
-            "ms": {"decode": _ms(started, decoded), "render": _ms(decoded, rendered), "encode": _ms(rendered, time.perf_counter())},
+            "ms": {"decode": _ms(started, decoded), "render": _ms(decoded, rendered),
+                   "encode": _ms(rendered, time.perf_counter())},
         })
 
     def close(self) -> None:
