@@ -1,7 +1,7 @@
 // tryon embed loader. On a product page:
-//   <script src="https://TRYON-HOST/static/tryon.js" data-product="SKU" async></script>
+//   <script src="https://TRYON-HOST/static/tryon.js" data-merchant="SHOP" data-product="SKU" async></script>
 // adds a "Try it on" button after the script tag; the button opens the live try-on in a dialog
-// (an iframe of https://TRYON-HOST/embed/SKU). Events from the try-on arrive on `document` as
+// (an iframe of https://TRYON-HOST/embed/SHOP/SKU; data-merchant defaults to the demo store). Events from the try-on arrive on `document` as
 // CustomEvents: "tryon:product_tried", "tryon:snapshot_taken", "tryon:add_to_cart" (detail.product).
 (function () {
   'use strict';
@@ -9,6 +9,7 @@
   if (!script) return;
   const origin = new URL(script.src, location.href).origin;
   const product = script.dataset.product;
+  const merchant = script.dataset.merchant || 'demo';
   if (!product) { console.warn('tryon.js: data-product is missing'); return; }
 
   if (!document.getElementById('tryon-style')) {
@@ -39,7 +40,8 @@
     overlay.setAttribute('role', 'dialog');
     overlay.setAttribute('aria-label', 'Virtual try-on');
     frame = document.createElement('iframe');
-    frame.src = `${origin}/embed/${encodeURIComponent(product)}?host=${encodeURIComponent(location.origin)}`;
+    frame.src = `${origin}/embed/${encodeURIComponent(merchant)}/${encodeURIComponent(product)}` +
+      `?host=${encodeURIComponent(location.origin)}`;
     frame.allow = 'camera; fullscreen';
     frame.title = 'Virtual try-on';
     overlay.appendChild(frame);

@@ -19,6 +19,7 @@
 
   const state = {
     product: body.dataset.product,
+    merchant: body.dataset.merchant,
     socket: null,
     nextId: 1,
     sentAt: new Map(),
@@ -47,11 +48,15 @@
 
   function notifyHost(type, detail) {
     window.parent.postMessage(Object.assign({ source: 'tryon', type: type, product: state.product }, detail || {}), hostOrigin);
+    if (type !== 'close') {  // the merchant's analytics: counts only, nothing about the shopper
+      const event = { merchant: state.merchant, product: state.product, event: type };
+      fetch('/api/v1/events', { method: 'POST', body: JSON.stringify(event), keepalive: true }).catch(() => {});
+    }
   }
 
   // --- catalogue -------------------------------------------------------------------------------
   async function loadProducts() {
-    const response = await fetch('/api/v1/products');
+    const response = await fetch(`/api/v1/products?merchant=${encodeURIComponent(state.merchant)}`);
     const { products } = await response.json();
     const current = products.find((p) => p.id === state.product);
     const family = current && current.kind === 'glasses' ? ['glasses'] : null;
@@ -103,7 +108,8 @@
   function connect() {
     say(texts.connecting);
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream?products=${encodeURIComponent(state.product)}`);
+    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(state.product)}`;
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream?${query}`);
     socket.binaryType = 'arraybuffer';
     state.socket = socket;
     state.sentAt.clear();
@@ -213,6 +219,7 @@
     const form = new FormData();
     form.append('photo', file);
     form.append('product', state.product);
+    form.append('merchant', state.merchant);
     say('Rendering your photo…');
     const response = await fetch('/api/v1/render', { method: 'POST', body: form });
     if (!response.ok) { say((await response.json()).error.message); return; }

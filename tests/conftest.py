@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -30,6 +31,22 @@ def ground_truth() -> dict:
 
 
 NEUTRAL_FACES = sorted(ground_truth())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_data_dir(tmp_path_factory):
+    """Tests keep their databases and blobs in a temporary data directory; the verified face model
+    is taken from wherever the setup put it."""
+    model = resolve_model_path()
+    saved = {name: os.environ.get(name) for name in ("TRYON_DATA_DIR", "TRYON_MODEL_PATH")}
+    os.environ["TRYON_MODEL_PATH"] = str(model)
+    os.environ["TRYON_DATA_DIR"] = str(tmp_path_factory.mktemp("tryon-data"))
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

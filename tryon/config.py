@@ -24,12 +24,20 @@ class Settings:
     model_path: an explicit face_landmarker.task (TRYON_MODEL_PATH); when unset the cached copy is used.
     assets_dir: built-in product assets (TRYON_ASSETS_DIR), by default the repository's assets/.
     max_streams: live sessions served at once by one server process (TRYON_MAX_STREAMS).
+    database_url: SQLAlchemy URL of the catalogue (TRYON_DATABASE_URL); default a SQLite file in data_dir.
+    storage_url: where product images go (TRYON_STORAGE_URL): a directory, or s3://bucket/prefix.
     """
 
     data_dir: Path
     model_path: Path | None
     assets_dir: Path
     max_streams: int = 8
+    database_url: str | None = None
+    storage_url: str | None = None
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'tryon.db'}"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -39,4 +47,6 @@ class Settings:
             model_path=Path(model) if model else None,
             assets_dir=Path(os.environ.get("TRYON_ASSETS_DIR") or PROJECT_ROOT / "assets"),
             max_streams=int(os.environ.get("TRYON_MAX_STREAMS") or 8),
+            database_url=os.environ.get("TRYON_DATABASE_URL") or None,
+            storage_url=os.environ.get("TRYON_STORAGE_URL") or None,
         )

@@ -15,3 +15,11 @@ class InvalidImageError(TryOnError):
 
 class ProductError(TryOnError):
     """A product definition or asset that cannot be used."""
+
+
+class UnknownProductError(ProductError):
+    """No product (or merchant) by that id is on offer."""
+
+
+class ConflictError(TryOnError):
+    """The request clashes with what is stored (e.g. a SKU that already exists)."""

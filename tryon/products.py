@@ -14,7 +14,7 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from tryon.anchor import FaceAnchor
-from tryon.errors import ProductError
+from tryon.errors import ProductError, UnknownProductError
 from tryon.glasses import GlassesAsset, GlassesRenderer
 from tryon.makeup import makeup_renderer, parse_makeup
 from tryon.tracking import Face
@@ -45,8 +45,42 @@ class CatalogEntry:
     name: str
 
 
-class BuiltinCatalog:
-    """The products shipped in `assets/`.
+class Catalog:
+    """A set of products by id; looks (lists of ids) expand into their products."""
+
+    def entries(self) -> list[CatalogEntry]:
+        """Everything on offer, sorted by id."""
+        raise NotImplementedError
+
+    def get(self, product_id: str) -> Product:
+        """A single product (not a look); UnknownProductError if there is none by that id."""
+        raise NotImplementedError
+
+    def look_members(self, product_id: str) -> list[str] | None:
+        """The ids a look is made of, or None when `product_id` is not a look."""
+        raise NotImplementedError
+
+    def ids(self) -> list[str]:
+        return [entry.id for entry in self.entries()]
+
+    def resolve(self, ids: Sequence[str]) -> list[Product]:
+        """Products for a list of ids, looks expanded into their products."""
+        products: list[Product] = []
+        for product_id in ids:
+            members = self.look_members(product_id)
+            products += [self.get(member) for member in members] if members is not None else [self.get(product_id)]
+        return products
+
+    def swatch(self, product_id: str) -> str | None:
+        """The colour to show for a makeup product ("#rrggbb"), None for anything else."""
+        product = self.get(product_id)
+        spec = getattr(product, "spec", None)
+        colours = getattr(spec, "colours", None) or [getattr(spec, "colour", None)]
+        return colours[-1] if colours[-1] and product.kind == "makeup" else None
+
+
+class BuiltinCatalog(Catalog):
+    """The products shipped in `assets/` (the demo catalogue, and what the CLI offers).
 
     assets/glasses/<id>/glasses.json (+ images), assets/makeup/<id>.json (a makeup spec) and
     assets/looks/<id>.json ({"name", "products": [ids]}).
@@ -57,7 +91,6 @@ class BuiltinCatalog:
         self._cache: dict[str, Product] = {}
 
     def entries(self) -> list[CatalogEntry]:
-        """Everything on offer, sorted by id."""
         found = []
         for path in (self.assets_dir / "glasses").glob("*/glasses.json"):
             found.append(CatalogEntry(path.parent.name, "glasses", _read_json(path).get("name", path.parent.name)))
@@ -68,11 +101,7 @@ class BuiltinCatalog:
             found.append(CatalogEntry(path.stem, "look", _read_json(path).get("name", path.stem)))
         return sorted(found, key=lambda entry: entry.id)
 
-    def ids(self) -> list[str]:
-        return [entry.id for entry in self.entries()]
-
     def get(self, product_id: str) -> Product:
-        """Load (once) and return a single product (not a look); ProductError for an unknown id."""
         if product_id not in self._cache:
             glasses = self.assets_dir / "glasses" / product_id
             makeup = self.assets_dir / "makeup" / f"{product_id}.json"
@@ -81,26 +110,12 @@ class BuiltinCatalog:
             elif _is_plain_id(product_id) and makeup.is_file():
                 self._cache[product_id] = makeup_renderer(parse_makeup(_read_json(makeup)))
             else:
-                raise ProductError(f"unknown product {product_id!r}; see the catalogue for the ids on offer")
+                raise UnknownProductError(f"unknown product {product_id!r}; see the catalogue for the ids on offer")
         return self._cache[product_id]
 
-    def swatch(self, product_id: str) -> str | None:
-        """The colour to show for a makeup product ("#rrggbb"), None for anything else."""
-        product = self.get(product_id)
-        spec = getattr(product, "spec", None)
-        colours = getattr(spec, "colours", None) or [getattr(spec, "colour", None)]
-        return colours[-1] if colours[-1] and product.kind == "makeup" else None
-
-    def resolve(self, ids: Sequence[str]) -> list[Product]:
-        """Products for a list of ids, looks expanded into their products."""
-        products: list[Product] = []
-        for product_id in ids:
-            look = self.assets_dir / "looks" / f"{product_id}.json"
-            if _is_plain_id(product_id) and look.is_file():
-                products += [self.get(member) for member in _read_json(look)["products"]]
-            else:
-                products.append(self.get(product_id))
-        return products
+    def look_members(self, product_id: str) -> list[str] | None:
+        look = self.assets_dir / "looks" / f"{product_id}.json"
+        return list(_read_json(look)["products"]) if _is_plain_id(product_id) and look.is_file() else None
 
 
 def _is_plain_id(product_id: str) -> bool:

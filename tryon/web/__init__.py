@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tryon.config import Settings
 from tryon.web.api import api
 from tryon.web.errors import register_error_handlers
+from tryon.web.public import add_cors_headers
 from tryon.web.services import Services
 from tryon.web.site import site
 from tryon.web.stream import init_stream
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.config.update(config)
     app.extensions["tryon"] = Services(settings or Settings.from_env())
     register_error_handlers(app)
+    app.after_request(add_cors_headers)
     app.register_blueprint(site)
     app.register_blueprint(api, url_prefix="/api/v1")
     init_stream(app)

@@ -1,4 +1,4 @@
-"""JSON/image API under /api/v1: health, products, single-image rendering."""
+"""Shopper-facing JSON/image API under /api/v1: health, catalogue, rendering, widget events."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from tryon.imaging import MIME_TYPES, decode_image, encode_image
 from tryon.pipeline import TryOnEngine, Tracked
+from tryon.store.merchants import record_event
 from tryon.web.errors import ApiError
+from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import services
 
 api = Blueprint("api", __name__)
@@ -31,17 +33,25 @@ def ready():
 
 @api.get("/products")
 def list_products():
-    """The catalogue: id, kind, name, and a picture (glasses) or swatch colour (makeup)."""
-    catalog = services().catalog
+    """A merchant's published catalogue: id, kind, name, and a picture (glasses) or swatch (makeup)."""
+    catalog = public_catalog()
     listed = []
     for entry in catalog.entries():
         item = {"id": entry.id, "kind": entry.kind, "name": entry.name}
         if entry.kind == "glasses":
-            item["image"] = url_for("site.product_image", filename=f"glasses/{entry.id}/front.png")
+            item["image"] = url_for("api.product_image", merchant=merchant_slug(), sku=entry.id)
         elif entry.kind != "look":
             item["swatch"] = catalog.swatch(entry.id)
         listed.append(item)
     return jsonify(products=listed)
+
+
+@api.get("/products/<sku>/front.png")
+def product_image(sku: str):
+    """The front image of a published glasses product (for catalogue pages)."""
+    response = Response(public_catalog().image(sku, "front"), mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def _photo_request() -> tuple[np.ndarray, list[str], str]:
@@ -68,10 +78,12 @@ def render():
     """Render products (a look) on an uploaded photo.
 
     multipart/form-data: `photo` (JPEG/PNG/WebP), `product` (one or more ids), optional
-    `format` (jpeg, png, webp). Returns the image; X-Faces tells how many faces were drawn on.
+    `format` (jpeg, png, webp) and `merchant`. Returns the image; X-Faces tells how many faces
+    were drawn on.
     """
+    catalog = public_catalog()
     frame, product_ids, fmt = _photo_request()
-    products = services().catalog.resolve(product_ids)
+    products = catalog.resolve(product_ids)
     tracked = _track(frame)
     image = TryOnEngine.draw(frame, tracked, products)
     response = Response(encode_image(image, fmt), mimetype=MIME_TYPES[fmt])
@@ -88,8 +100,8 @@ def render_batch():
     multipart/form-data as for /render; each `product` is rendered separately. Returns JSON
     {"faces", "status", "results": [{"product", "image": data URL}]}.
     """
+    catalog = public_catalog()
     frame, product_ids, fmt = _photo_request()
-    catalog = services().catalog
     renders = [(product_id, catalog.resolve([product_id])) for product_id in product_ids]
     tracked = _track(frame)
     results = []
@@ -99,3 +111,15 @@ def render_batch():
     response = jsonify(faces=len(tracked.faces), status=tracked.detection.status.value, results=results)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@api.post("/events")
+def widget_event():
+    """Count a widget event: {"merchant", "product", "event": snapshot_taken | add_to_cart | ...}."""
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict) or not data.get("product") or not data.get("event"):
+        raise ApiError(400, "bad_event", 'send JSON {"merchant", "product", "event"}')
+    slug = str(data.get("merchant") or merchant_slug())
+    public_catalog(slug)
+    record_event(services().db, slug, str(data["product"]), str(data["event"]))
+    return jsonify(recorded=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from tryon.errors import InvalidImageError, ProductError
+from tryon.errors import ConflictError, InvalidImageError, ProductError, UnknownProductError
 
 
 class ApiError(Exception):
@@ -25,7 +25,9 @@ def error_response(status: int, code: str, message: str):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, lambda e: error_response(e.status, e.code, e.message))
     app.register_error_handler(InvalidImageError, lambda e: error_response(400, "invalid_image", str(e)))
-    app.register_error_handler(ProductError, lambda e: error_response(404, "unknown_product", str(e)))
+    app.register_error_handler(UnknownProductError, lambda e: error_response(404, "unknown_product", str(e)))
+    app.register_error_handler(ProductError, lambda e: error_response(400, "invalid_product", str(e)))
+    app.register_error_handler(ConflictError, lambda e: error_response(409, "conflict", str(e)))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

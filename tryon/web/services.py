@@ -1,4 +1,4 @@
-"""What the request handlers share: settings, the product catalogue and pooled still-image trackers."""
+"""What the request handlers share: settings, the catalogue store, pooled still-image trackers."""
 
 from __future__ import annotations
 
@@ -12,20 +12,37 @@ from flask import current_app
 from tryon.config import Settings
 from tryon.model_file import resolve_model_path
 from tryon.products import BuiltinCatalog
+from tryon.store.blobs import BlobStore, open_blob_store
+from tryon.store.catalog import RendererCache, StoreCatalog
+from tryon.store.database import Database
+from tryon.store.merchants import collect_garbage, seed_demo
 from tryon.tracking import FaceTracker
+
+DEMO_MERCHANT = "demo"
 
 
 class Services:
-    """Long-lived objects of one app. Trackers are created on first use and reused."""
+    """Long-lived objects of one app. The database is migrated, the demo catalogue seeded and
+    unreferenced blobs collected when it starts; trackers are created on first use and reused."""
 
     def __init__(self, settings: Settings, still_trackers: int = 2) -> None:
         self.settings = settings
         self.stream_slots = threading.BoundedSemaphore(settings.max_streams)
-        self.catalog = BuiltinCatalog(settings.assets_dir)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database)
+        self.db.migrate()
+        self.blobs: BlobStore = open_blob_store(settings.storage_url, settings.data_dir / "blobs")
+        seed_demo(self.db, self.blobs, BuiltinCatalog(settings.assets_dir), DEMO_MERCHANT)
+        collect_garbage(self.db, self.blobs)
+        self.renderers = RendererCache()
         self._still_pool: "queue.LifoQueue[FaceTracker]" = queue.LifoQueue()
         self._still_capacity = still_trackers
         self._created = 0
         self._lock = threading.Lock()
+
+    def catalog(self, merchant: str = DEMO_MERCHANT, published_only: bool = True) -> StoreCatalog:
+        """A merchant's catalogue (UnknownProductError for an unknown merchant)."""
+        return StoreCatalog(self.db, self.blobs, self.renderers, merchant, published_only)
 
     @contextmanager
     def still_tracker(self) -> Iterator[FaceTracker]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from tryon.errors import InvalidImageError
 from tryon.imaging import decode_image, encode_image
 from tryon.pipeline import TryOnEngine
-from tryon.products import BuiltinCatalog, Product
+from tryon.products import Catalog, Product
 from tryon.tracking import FaceTracker
 
 MAX_FRAME_PIXELS = 1920 * 1080
@@ -30,7 +30,7 @@ class FrameResult:
 class StreamSession:
     """Renders one stream's frames with a VIDEO-mode tracker; close it when the stream ends."""
 
-    def __init__(self, catalog: BuiltinCatalog, model_path: Path, product_ids: list[str], quality: int = 80) -> None:
+    def __init__(self, catalog: Catalog, model_path: Path, product_ids: list[str], quality: int = 80) -> None:
         self.catalog = catalog
         self.quality = quality
         self.product_ids: list[str] = []

@@ -1,4 +1,4 @@
-"""Pages and files: the demo store, the embeddable try-on page, the widget's static files."""
+"""Pages and files: the demo store, the embeddable try-on page, the dashboard, static files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from urllib.parse import urlparse
 from flask import Blueprint, abort, make_response, redirect, render_template, request, send_from_directory, url_for
 
 from tryon.config import PROJECT_ROOT
-from tryon.web.services import services
+from tryon.errors import UnknownProductError
+from tryon.web.public import frame_ancestors
+from tryon.web.services import DEMO_MERCHANT, services
 
 STATIC_DIR = PROJECT_ROOT / "static"
 site = Blueprint("site", __name__, template_folder="templates")
@@ -23,21 +25,24 @@ def static_file(filename: str):
     return send_from_directory(STATIC_DIR, filename)
 
 
-@site.get("/product-images/<path:filename>")
-def product_image(filename: str):
-    """Product pictures for catalogue pages (the glasses' front images)."""
-    return send_from_directory(services().settings.assets_dir, filename)
-
-
 @site.get("/embed/<product_id>")
-def embed(product_id: str):
-    """The try-on page a product page shows in an iframe (via static/tryon.js or directly)."""
-    if product_id not in services().catalog.ids():
+@site.get("/embed/<merchant>/<product_id>")
+def embed(product_id: str, merchant: str = DEMO_MERCHANT):
+    """The try-on page a product page shows in an iframe (via static/tryon.js or directly).
+
+    Only a published product is served, and only inside pages of the merchant's allowed origins.
+    """
+    try:
+        catalog = services().catalog(merchant)
+    except UnknownProductError:
+        abort(404, description=f"unknown merchant {merchant!r}")
+    if product_id not in catalog.ids():
         abort(404, description=f"unknown product {product_id!r}")
     host = request.args.get("host", "")
     host_origin = host if urlparse(host).scheme in ("http", "https") else "*"
-    response = make_response(render_template("embed.html", product=product_id, host_origin=host_origin))
+    html = render_template("embed.html", product=product_id, merchant=merchant, host_origin=host_origin)
+    response = make_response(html)
     response.headers["Permissions-Policy"] = "camera=(self)"
-    response.headers["Content-Security-Policy"] = "frame-ancestors *"
+    response.headers["Content-Security-Policy"] = frame_ancestors(catalog)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -20,6 +20,9 @@ from flask_sock import Sock
 
 from tryon.errors import ProductError
 from tryon.model_file import resolve_model_path
+from tryon.store.merchants import record_event
+from tryon.web.errors import ApiError
+from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import services
 from tryon.web.session import StreamSession
 
@@ -42,7 +45,14 @@ def live_stream(ws) -> None:
     try:
         product_ids = [p for p in request.args.get("products", "").split(",") if p]
         try:
-            session = StreamSession(shared.catalog, resolve_model_path(shared.settings), product_ids)
+            catalog = public_catalog()
+            session = StreamSession(catalog, resolve_model_path(shared.settings), product_ids)
+            for product_id in product_ids:
+                record_event(shared.db, merchant_slug(), product_id, "session")
+        except ApiError as exc:
+            ws.send(json.dumps({"type": "error", "code": exc.code, "message": exc.message}))
+            ws.close(1008, exc.code)
+            return
         except ProductError as exc:
             ws.send(json.dumps({"type": "error", "code": "unknown_product", "message": str(exc)}))
             ws.close(1008, "unknown product")

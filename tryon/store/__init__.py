@@ -1,0 +1,1 @@
+"""Persistence: the merchants' catalogue in a database, product images in a blob store."""
