@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("products", help="list the built-in products")
     fetch = commands.add_parser("fetch-model", help="download and verify the face model")
     fetch.add_argument("--force", action="store_true")
+    merchant = commands.add_parser("merchant", help="create a merchant account or issue it a new API key")
+    merchant.add_argument("action", choices=["create", "key"])
+    merchant.add_argument("slug", help="the merchant's id in URLs, e.g. my-shop")
+    merchant.add_argument("--name", help="display name (create)")
     serve = commands.add_parser("serve", help="run the development web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -46,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "products":
             for entry in BuiltinCatalog(settings.assets_dir).entries():
                 print(f"{entry.id:<24} {entry.kind:<12} {entry.name}")
+        elif args.command == "merchant":
+            manage_merchant(args.action, args.slug, args.name, settings)
         elif args.command == "serve":
             from tryon.web import create_app
 
@@ -61,6 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tryon: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def manage_merchant(action: str, slug: str, name: str | None, settings: Settings) -> None:
+    """Create a merchant, or issue it a new key; the key is printed once and stored only hashed."""
+    from tryon.store.database import Database
+    from tryon.store.merchants import create_merchant, issue_key
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database)
+    db.migrate()
+    key = create_merchant(db, slug, name or slug)[1] if action == "create" else issue_key(db, slug)
+    print(f"API key for {slug} (shown once, keep it safe):\n{key}")
 
 
 def render_still(source: Path, target: Path, products: list[Product], settings: Settings, quality: int) -> None:

@@ -11,6 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tryon.config import Settings
 from tryon.web.api import api
 from tryon.web.errors import register_error_handlers
+from tryon.web.merchant_api import merchant_api
+from tryon.web.openapi import openapi
 from tryon.web.public import add_cors_headers
 from tryon.web.services import Services
 from tryon.web.site import site
@@ -31,5 +33,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.after_request(add_cors_headers)
     app.register_blueprint(site)
     app.register_blueprint(api, url_prefix="/api/v1")
+    app.register_blueprint(merchant_api, url_prefix="/api/v1/merchant")
+    app.register_blueprint(openapi, url_prefix="/api/v1")
     init_stream(app)
     return app

@@ -7,10 +7,13 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+import numpy as np
 from flask import current_app
 
 from tryon.config import Settings
+from tryon.imaging import decode_image
 from tryon.model_file import resolve_model_path
+from tryon.pipeline import Tracked, TryOnEngine
 from tryon.products import BuiltinCatalog
 from tryon.store.blobs import BlobStore, open_blob_store
 from tryon.store.catalog import RendererCache, StoreCatalog
@@ -39,10 +42,23 @@ class Services:
         self._still_capacity = still_trackers
         self._created = 0
         self._lock = threading.Lock()
+        self._samples: list[tuple[np.ndarray, Tracked]] | None = None
 
     def catalog(self, merchant: str = DEMO_MERCHANT, published_only: bool = True) -> StoreCatalog:
         """A merchant's catalogue (UnknownProductError for an unknown merchant)."""
         return StoreCatalog(self.db, self.blobs, self.renderers, merchant, published_only)
+
+    def sample_faces(self) -> list[tuple[np.ndarray, Tracked]]:
+        """The preview faces (assets/sample-faces), tracked once."""
+        with self._lock:
+            if self._samples is None:
+                samples = []
+                for path in sorted((self.settings.assets_dir / "sample-faces").glob("*.jpg")):
+                    image = decode_image(path.read_bytes())
+                    with FaceTracker(resolve_model_path(self.settings)) as tracker:
+                        samples.append((image, TryOnEngine(tracker).track(image)))
+                self._samples = [(image, tracked) for image, tracked in samples if tracked.faces]
+            return self._samples
 
     @contextmanager
     def still_tracker(self) -> Iterator[FaceTracker]:

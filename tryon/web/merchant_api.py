@@ -1,0 +1,226 @@
+"""The merchant API under /api/v1/merchant: every call needs the merchant's API key
+(`Authorization: Bearer <key>` or `X-API-Key: <key>`) and only ever sees that merchant's data."""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+from flask import Blueprint, Response, g, jsonify, request, url_for
+
+from tryon.pipeline import Tracked, TryOnEngine
+from tryon.products import Product
+from tryon.store import merchants as store
+from tryon.store.catalog import build_product
+from tryon.imaging import encode_image
+from tryon.store.models import ProductRow
+from tryon.web.errors import ApiError
+from tryon.web.services import services
+
+merchant_api = Blueprint("merchant_api", __name__)
+
+
+def requires_key(view: Callable) -> Callable:
+    """Authenticate the request's API key; the merchant is then `g.merchant`."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any):
+        header = request.headers.get("Authorization", "")
+        key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
+        if not key:
+            raise ApiError(401, "missing_key", "send your API key as 'Authorization: Bearer <key>'")
+        merchant = store.authenticate(services().db, key)
+        if merchant is None:
+            raise ApiError(401, "invalid_key", "this API key is not valid")
+        g.merchant = merchant
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def _describe(row: ProductRow) -> dict[str, Any]:
+    images = {slot: url_for("merchant_api.product_image", sku=row.sku, slot=slot) for slot in row.assets}
+    return {"sku": row.sku, "name": row.name, "kind": row.kind, "spec": row.spec, "published": row.published,
+            "images": images, "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
+
+
+def _json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "send a JSON object")
+    return data
+
+
+def _uploaded_images() -> dict[str, bytes]:
+    images = {}
+    for slot in ("front", "temple"):
+        upload = request.files.get(slot)
+        if upload is not None:
+            data = upload.read()
+            if not data:
+                raise ApiError(400, "empty_upload", f"the '{slot}' file is empty")
+            images[slot] = data
+    return images
+
+
+def _form_spec() -> dict[str, Any]:
+    try:
+        spec = json.loads(request.form.get("spec") or "{}")
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "bad_json", f"'spec' is not valid JSON: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise ApiError(400, "bad_json", "'spec' must be a JSON object")
+    return spec
+
+
+@merchant_api.get("/me")
+@requires_key
+def me():
+    merchant = g.merchant
+    return jsonify(slug=merchant.slug, name=merchant.name, origins=store.origins_of(services().db, merchant.id))
+
+
+@merchant_api.get("/products")
+@requires_key
+def list_products():
+    return jsonify(products=[_describe(row) for row in store.list_products(services().db, g.merchant.id)])
+
+
+@merchant_api.post("/products")
+@requires_key
+def create_product():
+    """JSON {sku, name, kind, spec, published} for makeup and looks; multipart (the same fields, spec
+    as a JSON string, files `front` and optional `temple`) for glasses."""
+    shared = services()
+    if request.mimetype == "multipart/form-data":
+        fields = {"sku": request.form.get("sku"), "name": request.form.get("name"), "kind": request.form.get("kind"),
+                  "published": request.form.get("published") in ("1", "true", "on")}
+        spec, images = _form_spec(), _uploaded_images()
+    else:
+        fields = _json_body()
+        spec, images = fields.get("spec") or {}, {}
+    row = store.create_product(shared.db, shared.blobs, g.merchant.id, str(fields.get("sku") or ""),
+                               str(fields.get("name") or ""), str(fields.get("kind") or ""), spec, images,
+                               bool(fields.get("published", False)))
+    return jsonify(_describe(store.product_row(shared.db, g.merchant.id, row.sku))), 201
+
+
+@merchant_api.get("/products/<sku>")
+@requires_key
+def get_product(sku: str):
+    return jsonify(_describe(store.product_row(services().db, g.merchant.id, sku)))
+
+
+@merchant_api.patch("/products/<sku>")
+@requires_key
+def update_product(sku: str):
+    """JSON with any of: name, spec (merged into the stored one), published."""
+    data = _json_body()
+    shared = services()
+    if "spec" in data and not isinstance(data["spec"], dict):
+        raise ApiError(400, "bad_json", "'spec' must be a JSON object")
+    row = store.update_product(shared.db, shared.blobs, g.merchant.id, sku, name=data.get("name"),
+                               spec=data.get("spec"), published=data.get("published"))
+    return jsonify(_describe(row))
+
+
+@merchant_api.put("/products/<sku>/images")
+@requires_key
+def replace_images(sku: str):
+    """Multipart `front` and/or `temple`: replace a glasses product's images."""
+    images = _uploaded_images()
+    if not images:
+        raise ApiError(400, "missing_image", "send 'front' and/or 'temple'")
+    shared = services()
+    return jsonify(_describe(store.update_product(shared.db, shared.blobs, g.merchant.id, sku, images=images)))
+
+
+@merchant_api.delete("/products/<sku>")
+@requires_key
+def delete_product(sku: str):
+    store.delete_product(services().db, g.merchant.id, sku)
+    return "", 204
+
+
+@merchant_api.get("/products/<sku>/images/<slot>.png")
+@requires_key
+def product_image(sku: str, slot: str):
+    row = store.product_row(services().db, g.merchant.id, sku)
+    if slot not in row.assets:
+        raise ApiError(404, "no_image", f"{sku!r} has no {slot} image")
+    return Response(services().blobs.get(row.assets[slot]), mimetype="image/png")
+
+
+@merchant_api.get("/products/<sku>/calibration")
+@requires_key
+def calibration(sku: str):
+    """Lens centres of a glasses product: as stored, and as detected from the image."""
+    row = store.product_row(services().db, g.merchant.id, sku)
+    if row.kind != "glasses":
+        raise ApiError(400, "not_glasses", "only glasses have lenses to calibrate")
+    return jsonify(store.lens_calibration(row, services().blobs))
+
+
+@merchant_api.get("/products/<sku>/preview")
+@requires_key
+def stored_preview(sku: str):
+    """The product (published or not) on the sample faces, as a JPEG."""
+    shared = services()
+    row = store.product_row(shared.db, g.merchant.id, sku)
+    if row.kind == "look":
+        products = shared.catalog(g.merchant.slug, published_only=False).resolve([sku])
+    else:
+        products = [shared.renderers.get(row, shared.blobs)]
+    return _preview(products)
+
+
+@merchant_api.post("/preview")
+@requires_key
+def draft_preview():
+    """A makeup product that is not stored yet, on the sample faces: JSON {kind, spec}."""
+    data = _json_body()
+    return _preview([build_product(str(data.get("kind") or ""), {**(data.get("spec") or {}),
+                                                                   "type": data.get("kind")}, {})])
+
+
+def _preview(products: list[Product]) -> Response:
+    tiles = [TryOnEngine.draw(face, tracked, products) for face, tracked in services().sample_faces()]
+    tiles = [_crop_face(tile, tracked) for tile, (_, tracked) in zip(tiles, services().sample_faces())]
+    response = Response(encode_image(np.hstack(tiles), "jpeg", 88), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _crop_face(image: np.ndarray, tracked: Tracked, size: int = 320) -> np.ndarray:
+    face = tracked.faces[0][0]
+    centre = face.landmarks[:, :2].mean(axis=0)
+    half = int(1.6 * face.inter_ocular_px)
+    x0, y0 = (np.maximum(centre - half, 0)).astype(int)
+    crop = image[y0:y0 + 2 * half, x0:x0 + 2 * half]
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+
+
+@merchant_api.get("/origins")
+@requires_key
+def get_origins():
+    return jsonify(origins=store.origins_of(services().db, g.merchant.id))
+
+
+@merchant_api.put("/origins")
+@requires_key
+def put_origins():
+    """JSON {"origins": ["https://shop.example", ...]}: the sites allowed to embed the try-on."""
+    origins = _json_body().get("origins")
+    if not isinstance(origins, list):
+        raise ApiError(400, "bad_json", "send {\"origins\": [...]}")
+    return jsonify(origins=store.set_origins(services().db, g.merchant.id, [str(o) for o in origins]))
+
+
+@merchant_api.get("/analytics")
+@requires_key
+def analytics():
+    """Per product: try-on sessions, products tried, snapshots, add-to-cart clicks."""
+    return jsonify(products=store.usage(services().db, g.merchant.id))
