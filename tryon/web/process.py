@@ -4,6 +4,7 @@ tests and the load benchmark, which must exercise the same server the README sta
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,14 +27,18 @@ def free_port() -> int:
 @contextmanager
 def local_server(env: dict[str, str] | None = None, threads: int = 8,
                  timeout: float = 60.0) -> Iterator[tuple[str, int]]:
-    """Start gunicorn with the app on 127.0.0.1; yields (base URL, server pid); stops it afterwards."""
+    """Start gunicorn with the app on 127.0.0.1; yields (base URL, server pid); stops it afterwards.
+
+    The server runs in a process group of its own (its id is the pid), so a test can kill it and its
+    worker at once with os.killpg, as a crash would.
+    """
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn), "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "2", "server:create_app()"]
     log = tempfile.TemporaryFile()  # the server's own log lines; it never sees a frame's content
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -51,10 +56,16 @@ def local_server(env: dict[str, str] | None = None, threads: int = 8,
                 time.sleep(0.2)
         yield base, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
         log.close()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        process.wait()
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
