@@ -4,8 +4,6 @@ video of a real face, frames stream through the server and come back with the pr
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -13,15 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.browser import browser, requires_browser, wait_for
 from tests.conftest import load_face
 from tryon.model_file import resolve_model_path
 from tryon.synthetic import Motion, apply_transform, fit_to_canvas, motion_transforms, write_y4m
 from tryon.web.process import local_server
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="needs Debian's chromium and chromium-driver (scripts/test.sh installs them)")
+pytestmark = requires_browser
 
 
 @pytest.fixture(scope="module")
@@ -44,38 +40,6 @@ def empty_video(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("camera") / "empty.y4m"
     write_y4m(str(path), [np.full((480, 640, 3), 140, np.uint8)] * 10)
     return path
-
-
-def browser(camera: Path | None, allow_camera: bool = True):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager look for downloads
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 "--window-size=1200,900", "--autoplay-policy=no-user-gesture-required"):
-        options.add_argument(flag)
-    if camera is not None:
-        options.add_argument("--use-fake-device-for-media-stream")
-        options.add_argument(f"--use-file-for-fake-video-capture={camera}")
-    if allow_camera:
-        options.add_argument("--use-fake-ui-for-media-stream")
-    else:
-        options.add_argument("--deny-permission-prompts")
-    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-
-
-def wait_for(driver, script: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for: {script}\nwidget: "
-                         f"{driver.execute_script('return JSON.stringify(window.tryonWidget && window.tryonWidget.stats)')}")
 
 
 def open_widget(driver, base: str, product_index: int = 0) -> None:

@@ -20,6 +20,12 @@ def index():
     return redirect(url_for("site.static_file", filename="demo.html"))
 
 
+@site.get("/dashboard")
+def dashboard():
+    """The merchant dashboard (signs in with an API key)."""
+    return send_from_directory(STATIC_DIR, "dashboard.html")
+
+
 @site.get("/static/<path:filename>")
 def static_file(filename: str):
     return send_from_directory(STATIC_DIR, filename)
