@@ -33,6 +33,7 @@ class Style:
     tint: str
     opacity: float
     gradient: float
+    width_mm: float  # the real frame's front width: the drawing is scaled to it on the face
     tortoise: bool = False
 
 
@@ -69,10 +70,10 @@ def mirrored(outline):
 
 
 STYLES = [
-    Style("round", mirrored(ellipse(48, 48)), 33, 2.0, (40, 60, 105), True, "#ffffff", 0.07, 0.0),
-    Style("rectangular", mirrored(ellipse(54, 36, 7.0)), 34, 3.6, (25, 22, 22), False, "#ffffff", 0.07, 0.0),
-    Style("aviator", aviator, 34, 1.4, (70, 160, 200), True, "#2e3b2c", 0.82, 0.35),
-    Style("cat-eye", cat_eye, 33, 4.2, (30, 40, 120), False, "#ffffff", 0.07, 0.0, tortoise=True),
+    Style("round", mirrored(ellipse(48, 48)), 33, 2.0, (40, 60, 105), True, "#ffffff", 0.07, 0.0, 136),
+    Style("rectangular", mirrored(ellipse(54, 36, 7.0)), 34, 3.6, (25, 22, 22), False, "#ffffff", 0.07, 0.0, 142),
+    Style("aviator", aviator, 34, 1.4, (70, 160, 200), True, "#2e3b2c", 0.82, 0.35, 148),
+    Style("cat-eye", cat_eye, 33, 4.2, (30, 40, 120), False, "#ffffff", 0.07, 0.0, 140, tortoise=True),
 ]
 
 
@@ -156,7 +157,7 @@ def generate(out_dir: Path) -> None:
         cv2.imwrite(str(directory / "temple.png"), draw_temple(style), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         spec = GlassesSpec(
             name=style.name.replace("-", " ").title() + (" sunglasses" if style.opacity > 0.5 else " glasses"),
-            temple_image="temple.png", lens_centres_px=lens_centres, frame_width_mm=FRONT_SIZE_MM[0] - 1,
+            temple_image="temple.png", lens_centres_px=lens_centres, frame_width_mm=style.width_mm,
             temple_length_mm=145, hinge_y_px=hinge_y, lens_tint=style.tint, lens_opacity=style.opacity,
             lens_gradient=style.gradient,
         )

@@ -55,9 +55,11 @@
   }
 
   // --- catalogue -------------------------------------------------------------------------------
+  const productNames = new Map();
   async function loadProducts() {
     const response = await fetch(`/api/v1/products?merchant=${encodeURIComponent(state.merchant)}`);
     const { products } = await response.json();
+    for (const product of products) productNames.set(product.id, product.name);
     const current = products.find((p) => p.id === state.product);
     const family = current && current.kind === 'glasses' ? ['glasses'] : null;
     const shown = products.filter((p) => (family ? family.includes(p.kind) : p.kind !== 'glasses'));
@@ -127,6 +129,25 @@
     if (status.type !== 'frame') return;
     state.stats.lastStatus = status;
     say(status.status === 'no_face' ? texts.noFace : status.status === 'face_too_small' ? texts.tooSmall : '');
+    if (status.fit) showSize(status.fit);
+  }
+
+  const verdicts = { fits: 'This frame fits you', narrow: 'This frame may be narrow for you', wide: 'This frame may be wide for you' };
+  function showSize(fit) {
+    const panel = document.getElementById('size');
+    if (!fit.advice) { panel.hidden = true; return; }
+    panel.hidden = false;
+    const verdict = document.getElementById('size-verdict');
+    verdict.dataset.verdict = fit.advice.verdict;
+    verdict.textContent = verdicts[fit.advice.verdict];
+    document.getElementById('size-detail').textContent =
+      `Frame ${Math.round(fit.advice.frame_width_mm)} mm wide · your face ${Math.round(fit.face_width_mm)} mm ` +
+      `(a frame of about ${Math.round(fit.ideal_frame_width_mm)} mm suits you)`;
+    const fitting = fit.fitting.map((id) => productNames.get(id) || id);
+    document.getElementById('size-fitting').textContent =
+      fitting.length ? `Frames that fit you: ${fitting.join(', ')}` : 'No frame in this catalogue is close to your size.';
+    document.getElementById('size-pd').textContent = `Your PD: ${Math.round(fit.pd_mm)} mm.`;
+    document.getElementById('size-statement').textContent = fit.statement;
   }
 
   function onFrame(buffer) {

@@ -146,3 +146,20 @@ def test_denied_camera_is_explained(server, face_video):
         assert driver.execute_script("return window.tryonWidget.stats.sent") == 0
     finally:
         driver.quit()
+
+
+def test_size_advice_appears_in_the_widget(server, face_video):
+    driver = browser(face_video)
+    try:
+        open_widget(driver, server)  # round glasses
+        wait_for(driver, "const s = window.tryonWidget.stats.lastStatus; return s && s.fit && s.fit.frames_used >= 5;")
+        wait_for(driver, "return !document.getElementById('size').hidden;")
+        verdict = driver.find_element("id", "size-verdict").text
+        assert verdict in ("This frame fits you", "This frame may be narrow for you", "This frame may be wide for you")
+        detail = driver.find_element("id", "size-detail").text
+        assert detail.startswith("Frame 136 mm wide · your face") and "mm" in detail
+        assert driver.find_element("id", "size-pd").text.startswith("Your PD: ")
+        assert "optician" in driver.find_element("id", "size-statement").text
+        assert driver.find_element("id", "size-fitting").text
+    finally:
+        driver.quit()

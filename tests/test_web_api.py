@@ -1,5 +1,6 @@
 import base64
 import io
+import json
 import logging
 
 import cv2
@@ -39,6 +40,8 @@ def test_render_photo(client, fmt, mime):
     response = post_render(client, photo, format=fmt)
     assert response.status_code == 200 and response.mimetype == mime
     assert response.headers["X-Faces"] == "1"
+    fit = json.loads(response.headers["X-Fit"])
+    assert 50 < fit["pd_mm"] < 72 and fit["frames_used"] == 1 and fit["advice"]["product"] == "round"
     rendered, original = decode_image(response.data), decode_image(photo)
     assert rendered.shape == original.shape
     assert np.abs(rendered.astype(int) - original).mean() > 0.5
@@ -68,6 +71,7 @@ def test_photo_without_face_is_returned_unchanged(client):
     response = post_render(client, blank.tobytes(), format="png")
     assert response.status_code == 200 and response.headers["X-Faces"] == "0"
     assert response.headers["X-Detection-Status"] == "no_face"
+    assert json.loads(response.headers["X-Fit"]) is None
     assert (decode_image(response.data) == 77).all()
 
 

@@ -28,12 +28,15 @@ class FaceAnchor:
     origin: midway between the pupils, on the eyeglass plane.
     rotation: columns x (towards the person's left eye), y (up the face), z (out of the face).
     eye_distance: pupil to pupil along x on the plane, in the camera space's centimetres.
+    pd_mm: the face's measured pupillary distance, when known: products can then be drawn at their
+    true size (MediaPipe's camera-space centimetres are those of an average face, not this one).
     """
 
     origin: np.ndarray
     rotation: np.ndarray
     eye_distance: float
     camera: PinholeCamera
+    pd_mm: float | None = None
 
     def to_camera(self, local: np.ndarray) -> np.ndarray:
         """Anchor-local points (N, 3) to camera space."""
@@ -87,7 +90,7 @@ class AnchorSmoother:
         position = self._position(anchor.origin, time_s)
         rotation = cv2.Rodrigues(self._rotation(rotation_vector, time_s))[0]
         eye_distance = float(self._scale(np.array([anchor.eye_distance]), time_s)[0])
-        return FaceAnchor(position, rotation, eye_distance, anchor.camera)
+        return FaceAnchor(position, rotation, eye_distance, anchor.camera, anchor.pd_mm)
 
 
 def _orthonormal(matrix: np.ndarray) -> np.ndarray:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tryon.anchor import FaceAnchor
 from tryon.compositing import Shadow, Texture, draw_texture
 from tryon.errors import InvalidImageError, ProductError
+from tryon.fit import parse_frame_size
 from tryon.imaging import decode_image
 from tryon.tracking import Face
 
@@ -35,12 +36,30 @@ class GlassesSpec(BaseModel):
     lens_centres_px: tuple[Point, Point] | None = Field(
         default=None, description="Lens centres in front-image pixels; detected from the lens holes when absent.")
     frame_width_mm: float = Field(default=140.0, gt=60, lt=220, description="Total width of the frame front.")
+    lens_width_mm: float | None = Field(default=None, ge=30, le=70, description="The 'eye' size, e.g. 52.")
+    bridge_width_mm: float | None = Field(default=None, ge=10, le=30, description="The bridge size, e.g. 18.")
     temple_length_mm: float = Field(default=145.0, gt=80, lt=200)
     hinge_y_px: float | None = Field(default=None, description="Height of the hinges in the front image.")
     lens_tint: str = Field(default="#ffffff", pattern=r"^#[0-9a-fA-F]{6}$")
     lens_opacity: float = Field(default=0.08, ge=0, le=1)
     lens_gradient: float = Field(default=0.0, ge=0, le=1, description="How much darker the lens top is.")
     lens_reflection: float = Field(default=0.12, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_size_marking(cls, data: object) -> object:
+        """Accept the frame's printed size, "size": "52-18-140" (eye-bridge-temple)."""
+        if isinstance(data, dict) and "size" in data:
+            data = dict(data)
+            try:
+                size = parse_frame_size(str(data.pop("size")))
+            except ValueError as exc:
+                raise ValueError(str(exc)) from exc
+            data.setdefault("frame_width_mm", size.width_mm)
+            data.setdefault("lens_width_mm", size.lens_mm)
+            data.setdefault("bridge_width_mm", size.bridge_mm)
+            data.setdefault("temple_length_mm", size.temple_mm)
+        return data
 
     @field_validator("front_image", "temple_image")
     @classmethod
@@ -145,10 +164,22 @@ class GlassesRenderer:
         shadow = Shadow(offset=(0.01 * eye_px, 0.07 * eye_px), blur=0.05 * eye_px, strength=self.shadow_strength)
         draw_texture(frame, self.asset.front, placement.front, shadow=shadow)
 
+    @property
+    def frame_width_mm(self) -> float:
+        return self.asset.spec.frame_width_mm
+
     def placement(self, anchor: FaceAnchor) -> "GlassesPlacement":
-        """Where the front and the visible temple go in the image, without drawing."""
+        """Where the front and the visible temple go in the image, without drawing.
+
+        With the face's PD known (anchor.pd_mm) the frame is drawn at its true size against the face,
+        centred between the pupils; otherwise it is fitted, lens centres on the pupils.
+        """
         asset = self.asset
-        cm_per_px = anchor.eye_distance / asset.lens_distance_px
+        if anchor.pd_mm:
+            cm_per_mm = anchor.eye_distance / anchor.pd_mm
+            cm_per_px = asset.spec.frame_width_mm * cm_per_mm / asset.frame_width_px
+        else:
+            cm_per_px = anchor.eye_distance / asset.lens_distance_px
         centre = asset.lens_centres.mean(axis=0)
 
         def front_local(points: np.ndarray) -> np.ndarray:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import numpy as np
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from tryon.fit import fit_advice
 from tryon.imaging import MIME_TYPES, decode_image, encode_image
 from tryon.pipeline import TryOnEngine, Tracked
 from tryon.store.merchants import record_event
 from tryon.web.errors import ApiError
 from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import services
+from tryon.web.sizing import glasses_widths, size_report
 
 api = Blueprint("api", __name__)
 
@@ -79,7 +82,7 @@ def render():
 
     multipart/form-data: `photo` (JPEG/PNG/WebP), `product` (one or more ids), optional
     `format` (jpeg, png, webp) and `merchant`. Returns the image; X-Faces tells how many faces
-    were drawn on.
+    were drawn on, X-Fit (JSON) the measurements and size advice, or null.
     """
     catalog = public_catalog()
     frame, product_ids, fmt = _photo_request()
@@ -87,6 +90,8 @@ def render():
     tracked = _track(frame)
     image = TryOnEngine.draw(frame, tracked, products)
     response = Response(encode_image(image, fmt), mimetype=MIME_TYPES[fmt])
+    fit = size_report(tracked.fit, products, glasses_widths(catalog), product_ids)
+    response.headers["X-Fit"] = json.dumps(fit, ensure_ascii=True)
     response.headers["X-Faces"] = str(len(tracked.faces))
     response.headers["X-Detection-Status"] = tracked.detection.status.value
     response.headers["Cache-Control"] = "no-store"
@@ -108,7 +113,12 @@ def render_batch():
     for product_id, products in renders:
         data = base64.b64encode(encode_image(TryOnEngine.draw(frame, tracked, products), fmt)).decode("ascii")
         results.append({"product": product_id, "image": f"data:{MIME_TYPES[fmt]};base64,{data}"})
-    response = jsonify(faces=len(tracked.faces), status=tracked.detection.status.value, results=results)
+    fit = size_report(tracked.fit, [], glasses_widths(catalog))
+    for result, (_, products) in zip(results, renders):
+        glasses = [p for p in products if p.kind == "glasses"]
+        if fit and glasses:
+            result["fit"] = fit_advice(fit["face_width_mm"], glasses[0].frame_width_mm)
+    response = jsonify(faces=len(tracked.faces), status=tracked.detection.status.value, fit=fit, results=results)
     response.headers["Cache-Control"] = "no-store"
     return response
 

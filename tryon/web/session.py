@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tryon.errors import InvalidImageError
+from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
 from tryon.pipeline import TryOnEngine
 from tryon.products import Catalog, Product
 from tryon.tracking import FaceTracker
+from tryon.web.sizing import glasses_widths, size_report
 
 MAX_FRAME_PIXELS = 1920 * 1080
 
@@ -36,8 +38,10 @@ class StreamSession:
         self.product_ids: list[str] = []
         self.products: list[Product] = []
         self.set_products(product_ids)
+        self._widths = glasses_widths(catalog)
         self._tracker = FaceTracker(model_path, video=True)
-        self._engine = TryOnEngine(self._tracker)
+        self._measuring_tracker = FaceTracker(model_path)  # upright crops for PD and face width
+        self._engine = TryOnEngine(self._tracker, measurer=FaceMeasurer(self._measuring_tracker))
 
     def set_products(self, product_ids: list[str]) -> None:
         """Switch what is being tried on; ProductError (nothing changed) for an unknown id."""
@@ -61,12 +65,14 @@ class StreamSession:
         return FrameResult(output, {
             "type": "frame", "id": frame_id, "status": tracked.detection.status.value, "faces": len(tracked.faces),
             "eyes": eyes, "products": self.product_ids,
+            "fit": size_report(tracked.fit, self.products, self._widths, self.product_ids),
             "ms": {"decode": _ms(started, decoded), "render": _ms(decoded, rendered),
                    "encode": _ms(rendered, time.perf_counter())},
         })
 
     def close(self) -> None:
         self._tracker.close()
+        self._measuring_tracker.close()
 
 
 def _ms(start: float, end: float) -> float:

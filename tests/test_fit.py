@@ -1,0 +1,136 @@
+"""Fit and size: PD and face width in mm from the iris scale, true-size glasses, size advice."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import load_face
+from tryon.anchor import anchor_from_face
+from tryon.fit import (FITS, NARROW, WIDE, FaceMeasurer, FitEstimate, FitEstimator, fit_advice, measure_frame,
+                       parse_frame_size)
+from tryon.glasses import GlassesSpec
+from tryon.pipeline import TryOnEngine
+from tryon.tracking import FaceTracker
+from tryon.web.sizing import size_report
+
+
+def rotated(image, degrees):
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
+
+
+def scaled(image, factor):
+    return cv2.resize(image, None, fx=factor, fy=factor,
+                      interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+
+
+def stream_pd(model_path, still_tracker, image, frames=20, seed=0):
+    """PD as a live stream measures it: the photo as camera frames (sub-pixel shake, sensor noise)."""
+    rng = np.random.default_rng(seed)
+    estimator = FitEstimator(FaceMeasurer(still_tracker), enough=frames)
+    with FaceTracker(model_path, video=True) as tracker:
+        for _ in range(frames):
+            shift = np.float32([[1, 0, rng.uniform(-1, 1)], [0, 1, rng.uniform(-1, 1)]])
+            frame = cv2.warpAffine(image, shift, image.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+            frame = np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8)
+            fit = estimator.update(frame, tracker.detect(frame).primary)
+    assert fit is not None and fit.frames_used == frames
+    return fit
+
+
+@pytest.mark.parametrize("name", ["lisa4.jpg", "lisa1.jpg"])
+def test_pd_is_the_same_at_any_size_and_tilt(model_path, still_tracker, name):
+    photo = load_face(name)
+    reference = stream_pd(model_path, still_tracker, photo).pd_mm
+    for variant in (scaled(photo, 0.5), scaled(photo, 1.5), rotated(photo, 20), rotated(photo, -15)):
+        assert abs(stream_pd(model_path, still_tracker, variant).pd_mm - reference) < 1.0
+
+
+def test_same_person_in_four_photos(still_tracker):
+    """lisa1-4: one person, different sizes, positions and head tilts."""
+    measurer = FaceMeasurer(still_tracker)
+    pds = []
+    for index in range(1, 5):
+        photo = load_face(f"lisa{index}.jpg")
+        pds.append(measurer.measure(photo, still_tracker.detect(photo).primary).pd_mm)
+    assert max(pds) - min(pds) < 2.0, pds
+    assert all(50 < pd < 72 for pd in pds)
+
+
+def test_blinks_and_turned_heads_do_not_count(still_tracker):
+    face = still_tracker.detect(load_face("001_neutral.jpg")).primary
+    assert measure_frame(face).usable
+    blinking = dataclasses.replace(face, blendshapes={**face.blendshapes, "eyeBlinkLeft": 0.8})
+    assert measure_frame(blinking).reason == "eyes closed"
+    turn = np.eye(4)
+    turn[:3, :3] = cv2.Rodrigues(np.array([0.0, np.radians(25), 0.0]))[0]
+    turned = dataclasses.replace(face, matrix=turn @ face.matrix)
+    assert measure_frame(turned).reason == "head turned"
+
+
+def test_frame_size_markings():
+    size = parse_frame_size("52-18-140")
+    assert (size.width_mm, size.lens_mm, size.bridge_mm, size.temple_mm) == (134.0, 52.0, 18.0, 140.0)
+    assert size.lens_centre_distance_mm == 70.0
+    assert parse_frame_size("49□20 145").width_mm == 130.0
+    for bad in ("52-18", "152-18-140", "fifty-two"):
+        with pytest.raises(ValueError):
+            parse_frame_size(bad)
+    spec = GlassesSpec.model_validate({"name": "x", "size": "52-18-140"})
+    assert (spec.frame_width_mm, spec.lens_width_mm, spec.bridge_width_mm, spec.temple_length_mm) == (134, 52, 18, 140)
+    assert GlassesSpec.model_validate({"name": "x", "size": "52-18-140", "frame_width_mm": 138}).frame_width_mm == 138
+
+
+@pytest.mark.parametrize("face_width, frame_width, verdict", [
+    (150.0, 140.0, FITS),     # the ideal: 10 mm inside the face outline
+    (150.0, 134.0, FITS),     # 6 mm under the ideal: still fits
+    (150.0, 133.5, NARROW),
+    (150.0, 146.0, FITS),
+    (150.0, 146.5, WIDE),
+    (135.0, 145.0, WIDE),     # a small face and a 145 mm frame
+    (160.0, 130.0, NARROW),
+])
+def test_fit_decisions(face_width, frame_width, verdict):
+    assert fit_advice(face_width, frame_width) == verdict
+
+
+def test_size_report_lists_the_frames_that_fit(catalog):
+    fit = FitEstimate(pd_mm=62.0, face_width_mm=150.0, accuracy_mm=2.9, confidence=0.9, frames_used=20)
+    widths = {"small": 128.0, "medium": 141.0, "large": 152.0}
+    report = size_report(fit, [catalog.get("round")], widths, ["round"])
+    assert report["fitting"] == ["medium"]
+    assert report["advice"] == {"product": "round", "frame_width_mm": 136.0, "verdict": FITS}  # 4 mm under 140
+    assert report["pd_mm"] == 62.0 and "optician" in report["statement"]
+    assert size_report(None, [], widths) is None
+    assert "advice" not in size_report(fit, [catalog.get("ruby-matte")], widths, ["ruby-matte"])
+
+
+def test_glasses_are_drawn_true_to_size(still_tracker, catalog):
+    """The same frame on the same face: a larger PD means the frame covers less of the face."""
+    face = still_tracker.detect(load_face("009_neutral.jpg")).primary
+    glasses = catalog.get("rectangular")
+    box = np.array([[glasses.asset.frame_box[0], 150.0], [glasses.asset.frame_box[2], 150.0]])
+
+    def drawn_width(pd_mm):
+        anchor = dataclasses.replace(anchor_from_face(face), pd_mm=pd_mm)
+        ends = cv2.perspectiveTransform(box[None], glasses.placement(anchor).front)[0]
+        return np.linalg.norm(ends[1] - ends[0])
+
+    assert drawn_width(60.0) / drawn_width(70.0) == pytest.approx(70 / 60, rel=0.01)
+    # In millimetres of this face: a 142 mm frame spans 142/PD eye distances.
+    assert drawn_width(58.0) / face.inter_ocular_px == pytest.approx(142 / 58, rel=0.06)
+
+
+def test_stream_measures_after_a_few_frames_and_forgets_when_the_face_goes(model_path, still_tracker):
+    photo = load_face("lisa4.jpg")
+    with FaceTracker(model_path, video=True) as tracker:
+        engine = TryOnEngine(tracker, measurer=FaceMeasurer(still_tracker))
+        fits = [engine.track(photo, timestamp_ms=i * 33).fit for i in range(6)]
+        assert fits[-1] is not None and fits[-1].frames_used == 6
+        assert engine.track(np.zeros_like(photo), timestamp_ms=300).fit is None
+        assert engine.track(photo, timestamp_ms=333).fit.frames_used == 1
