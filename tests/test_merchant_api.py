@@ -213,3 +213,11 @@ def test_openapi_document_covers_the_api(client):
         assert path in spec["paths"], path
     assert spec["paths"]["/api/v1/merchant/products"]["post"]["security"] == [{"apiKey": []}]
     assert "MakeupSpec" in spec["components"]["schemas"]
+
+
+def test_draft_preview_only_for_makeup(client, keys):
+    response = client.post("/api/v1/merchant/preview", json={"kind": "glasses", "spec": {}}, headers=auth(keys["beta"]))
+    assert response.status_code == 400 and response.json["error"]["code"] == "bad_preview"
+    bad_colour = client.post("/api/v1/merchant/preview", json={"kind": "blush", "spec": {"colour": "pink"}},
+                             headers=auth(keys["beta"]))
+    assert bad_colour.status_code == 400 and bad_colour.json["error"]["code"] == "invalid_product"

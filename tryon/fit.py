@@ -125,7 +125,8 @@ def upright_crop(frame: np.ndarray, face: Face) -> np.ndarray:
     centre = (right + left) / 2
     matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, scale)
     matrix[:, 2] += (CROP_SIZE / 2 - centre[0], CROP_SIZE * 0.42 - centre[1])
-    return cv2.warpAffine(frame, matrix, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(frame, matrix, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 class FaceMeasurer:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
 from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -68,11 +69,12 @@ def _validated(kind: str, spec: dict[str, Any], images: dict[str, bytes]) -> tup
         if "front" not in images:
             raise ProductError("a glasses product needs a front image ('front')")
         try:
-            spec = GlassesSpec.model_validate(spec).model_dump(exclude_none=True, exclude={"front_image", "temple_image"})
+            validated = GlassesSpec.model_validate(spec)
         except ValidationError as exc:
-            raise ProductError(f"invalid glasses data: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
-        images = {name: encode_image(to_overlay(decode_image(data, max_pixels=PRODUCT_IMAGE_MAX_PIXELS,
-                                                               keep_alpha=True)), "png")
+            first = exc.errors()[0]
+            raise ProductError(f"invalid glasses data: {first['loc']}: {first['msg']}") from exc
+        spec = validated.model_dump(exclude_none=True, exclude={"front_image", "temple_image"})
+        images = {name: encode_image(to_overlay(_decode_upload(data)), "png")
                   for name, data in images.items() if name in ("front", "temple")}
     elif kind == "look":
         if not isinstance(spec.get("products"), list) or not spec["products"]:
@@ -85,6 +87,10 @@ def _validated(kind: str, spec: dict[str, Any], images: dict[str, bytes]) -> tup
     if kind != "look":
         build_product(kind, spec, images)  # proves the product can be drawn
     return spec, images
+
+
+def _decode_upload(data: bytes) -> np.ndarray:
+    return decode_image(data, max_pixels=PRODUCT_IMAGE_MAX_PIXELS, keep_alpha=True)
 
 
 def create_product(db: Database, blobs: BlobStore, merchant_id: int, sku: str, name: str, kind: str,

@@ -16,6 +16,7 @@ from tryon.products import Product
 from tryon.store import merchants as store
 from tryon.store.catalog import build_product
 from tryon.imaging import encode_image
+from tryon.makeup import MAKEUP_TYPES
 from tryon.store.models import ProductRow
 from tryon.web.errors import ApiError
 from tryon.web.services import services
@@ -182,13 +183,15 @@ def stored_preview(sku: str):
 def draft_preview():
     """A makeup product that is not stored yet, on the sample faces: JSON {kind, spec}."""
     data = _json_body()
-    return _preview([build_product(str(data.get("kind") or ""), {**(data.get("spec") or {}),
-                                                                   "type": data.get("kind")}, {})])
+    kind, spec = str(data.get("kind") or ""), data.get("spec") or {}
+    if kind not in MAKEUP_TYPES or not isinstance(spec, dict):
+        raise ApiError(400, "bad_preview", f"send {{kind, spec}} for one of: {', '.join(MAKEUP_TYPES)}")
+    return _preview([build_product(kind, {**spec, "type": kind}, {})])
 
 
 def _preview(products: list[Product]) -> Response:
-    tiles = [TryOnEngine.draw(face, tracked, products) for face, tracked in services().sample_faces()]
-    tiles = [_crop_face(tile, tracked) for tile, (_, tracked) in zip(tiles, services().sample_faces())]
+    samples = services().sample_faces()
+    tiles = [_crop_face(TryOnEngine.draw(face, tracked, products), tracked) for face, tracked in samples]
     response = Response(encode_image(np.hstack(tiles), "jpeg", 88), mimetype="image/jpeg")
     response.headers["Cache-Control"] = "no-store"
     return response
