@@ -3,13 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# The end-to-end tests drive Debian's Chromium; install it when missing and we may.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+# The end-to-end tests drive Debian's Chromium, and one test runs the catalogue on Debian's
+# PostgreSQL; install them when missing and we may (tests needing them are skipped otherwise).
+missing=()
+command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
-            || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+        apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+            || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
     else
-        echo "note: chromium/chromium-driver missing; the browser tests will be skipped" >&2
+        echo "note: ${missing[*]} missing; the tests that need them will be skipped" >&2
     fi
 fi
 exec .venv/bin/python -m pytest "$@"
