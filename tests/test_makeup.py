@@ -184,15 +184,17 @@ def test_eye_makeup_stays_off_the_eyes_and_brows(faces, name, spec):
         assert painted[brow].mean() < 0.05
 
 
-def test_eyeshadow_stays_on_the_lid_when_the_eyes_close(faces):
-    """Closing the eyes moves the upper lid onto the lower one; the shadow follows the lid."""
+@pytest.mark.parametrize("spec", [dict(type="eyeshadow", colours=["#6040a0"], opacity=0.9),
+                                  dict(type="eyeliner", colour="#000000", thickness=0.05, wing=0.2)])
+def test_eye_makeup_stays_on_the_lid_when_the_eyes_close(faces, spec):
+    """Closing the eyes moves the upper lid onto the lower one; shadow and liner follow the lid."""
     image, face = faces["001_neutral.jpg"]
     closed = face.landmarks.copy()
     for side in lm.SIDES:
         lower = face.landmarks[list(side.lower_lid)[::-1], :]  # outer -> inner, like the upper lid
         closed[list(side.upper_lid)] = lower
     closed_face = dataclasses.replace(face, landmarks=closed)
-    painted = changed(image, render(closed_face, image, type="eyeshadow", colours=["#6040a0"], opacity=0.9), 0)
+    painted = changed(image, render(closed_face, image, **spec), 0)
     assert painted.sum() > 100
     for side in lm.SIDES:
         lower = face.landmarks[list(side.lower_lid), :2]

@@ -177,17 +177,19 @@ class EyelinerRenderer(MakeupRenderer):
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         iod = face.inter_ocular_px
-        lines = [self._line(face, side, iod) for side in lm.SIDES]
-        roi = roi_around(np.vstack(lines), 3, frame.shape)
+        shapes = [self._line(face, side, iod) for side in lm.SIDES]
+        lines, bounds = [line for line, _ in shapes], [bound for _, bound in shapes]
+        roi = roi_around(np.vstack(bounds), 3, frame.shape)
         if roi is None:
             return
-        mask = feather(polygon_mask(roi, lines), 0.004 * iod)
+        # Soft on top, crisp along the lash line: nothing below the lid, open or closed.
+        mask = feather(polygon_mask(roi, lines), 0.004 * iod) * polygon_mask(roi, bounds)
         mask = cut_out(mask, roi, [_points(face, side.eye_opening) for side in lm.SIDES], grow_px=0)
         target = self.target
         paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, chroma_texture=0.2))
 
-    def _line(self, face: Face, side: lm.SideLandmarks, iod: float) -> np.ndarray:
-        """The liner's outline for one eye, in frame pixels."""
+    def _line(self, face: Face, side: lm.SideLandmarks, iod: float) -> tuple[np.ndarray, np.ndarray]:
+        """The liner's outline for one eye, and the area above the lash line it may soften into."""
         lid = resample(_points(face, side.upper_lid), 20)[::-1]  # inner -> outer
         inner, outer = lid[0], lid[-1]
         along = (outer - inner) / max(np.linalg.norm(outer - inner), 1e-6)
@@ -196,11 +198,12 @@ class EyelinerRenderer(MakeupRenderer):
             up = -up
         thickness = self.spec.thickness * iod * (0.35 + 0.65 * np.linspace(0, 1, len(lid)))
         top = lid + up * thickness[:, None]
+        above = lid + up * (2 * thickness[:, None] + 2)
         if self.spec.wing <= 0:
-            return np.vstack([lid, top[::-1]])
+            return np.vstack([lid, top[::-1]]), np.vstack([lid, above[::-1]])
         angle = math.radians(20)
-        tip = outer + self.spec.wing * iod * (along * math.cos(angle) + up * math.sin(angle))
-        return np.vstack([lid, [tip], top[::-1]])
+        reach = self.spec.wing * iod * (along * math.cos(angle) + up * math.sin(angle))
+        return np.vstack([lid, [outer + reach], top[::-1]]), np.vstack([lid, [outer + 1.2 * reach], above[::-1]])
 
 
 class BrowRenderer(MakeupRenderer):
