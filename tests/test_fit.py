@@ -15,7 +15,7 @@ from tryon.fit import (FITS, NARROW, WIDE, FaceMeasurer, FitEstimate, FitEstimat
 from tryon.glasses import GlassesSpec
 from tryon.pipeline import TryOnEngine
 from tryon.tracking import FaceTracker
-from tryon.web.sizing import size_report
+from tryon.web.sizing import glasses_tried, size_report
 
 
 def rotated(image, degrees):
@@ -102,12 +102,13 @@ def test_fit_decisions(face_width, frame_width, verdict):
 def test_size_report_lists_the_frames_that_fit(catalog):
     fit = FitEstimate(pd_mm=62.0, face_width_mm=150.0, accuracy_mm=2.9, confidence=0.9, frames_used=20)
     widths = {"small": 128.0, "medium": 141.0, "large": 152.0}
-    report = size_report(fit, [catalog.get("round")], widths, ["round"])
+    report = size_report(fit, glasses_tried(catalog, ["evening", "round"]), widths)  # a look, then glasses
     assert report["fitting"] == ["medium"]
     assert report["advice"] == {"product": "round", "frame_width_mm": 136.0, "verdict": FITS}  # 4 mm under 140
     assert report["pd_mm"] == 62.0 and "optician" in report["statement"]
-    assert size_report(None, [], widths) is None
-    assert "advice" not in size_report(fit, [catalog.get("ruby-matte")], widths, ["ruby-matte"])
+    assert size_report(None, None, widths) is None
+    assert glasses_tried(catalog, ["ruby-matte", "natural"]) is None
+    assert "advice" not in size_report(fit, None, widths)
 
 
 def test_glasses_are_drawn_true_to_size(still_tracker, catalog):

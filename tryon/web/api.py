@@ -15,7 +15,7 @@ from tryon.store.merchants import record_event
 from tryon.web.errors import ApiError
 from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import services
-from tryon.web.sizing import glasses_widths, size_report
+from tryon.web.sizing import glasses_tried, glasses_widths, size_report
 
 api = Blueprint("api", __name__)
 
@@ -90,7 +90,7 @@ def render():
     tracked = _track(frame)
     image = TryOnEngine.draw(frame, tracked, products)
     response = Response(encode_image(image, fmt), mimetype=MIME_TYPES[fmt])
-    fit = size_report(tracked.fit, products, glasses_widths(catalog), product_ids)
+    fit = size_report(tracked.fit, glasses_tried(catalog, product_ids), glasses_widths(catalog))
     response.headers["X-Fit"] = json.dumps(fit, ensure_ascii=True)
     response.headers["X-Faces"] = str(len(tracked.faces))
     response.headers["X-Detection-Status"] = tracked.detection.status.value
@@ -113,7 +113,7 @@ def render_batch():
     for product_id, products in renders:
         data = base64.b64encode(encode_image(TryOnEngine.draw(frame, tracked, products), fmt)).decode("ascii")
         results.append({"product": product_id, "image": f"data:{MIME_TYPES[fmt]};base64,{data}"})
-    fit = size_report(tracked.fit, [], glasses_widths(catalog))
+    fit = size_report(tracked.fit, None, glasses_widths(catalog))
     for result, (_, products) in zip(results, renders):
         glasses = [p for p in products if p.kind == "glasses"]
         if fit and glasses:

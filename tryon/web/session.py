@@ -16,7 +16,7 @@ from tryon.imaging import decode_image, encode_image
 from tryon.pipeline import TryOnEngine
 from tryon.products import Catalog, Product
 from tryon.tracking import FaceTracker
-from tryon.web.sizing import glasses_widths, size_report
+from tryon.web.sizing import glasses_tried, glasses_widths, size_report
 
 MAX_FRAME_PIXELS = 1920 * 1080
 
@@ -47,6 +47,7 @@ class StreamSession:
         """Switch what is being tried on; ProductError (nothing changed) for an unknown id."""
         products = self.catalog.resolve(product_ids)
         self.product_ids, self.products = list(product_ids), products
+        self._glasses = glasses_tried(self.catalog, product_ids)
 
     def process(self, jpeg: bytes, frame_id: int) -> FrameResult:
         """Render one camera frame. A frame that cannot be decoded gives a status, not an exception."""
@@ -65,7 +66,7 @@ class StreamSession:
         return FrameResult(output, {
             "type": "frame", "id": frame_id, "status": tracked.detection.status.value, "faces": len(tracked.faces),
             "eyes": eyes, "products": self.product_ids,
-            "fit": size_report(tracked.fit, self.products, self._widths, self.product_ids),
+            "fit": size_report(tracked.fit, self._glasses, self._widths),
             "ms": {"decode": _ms(started, decoded), "render": _ms(decoded, rendered),
                    "encode": _ms(rendered, time.perf_counter())},
         })

@@ -6,16 +6,32 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from tryon.fit import FITS, PD_STATEMENT, FitEstimate, fit_advice, ideal_frame_width
-from tryon.products import Catalog, Product
+from tryon.glasses import GlassesRenderer
+from tryon.products import Catalog
 
 
 def glasses_widths(catalog: Catalog) -> dict[str, float]:
     """Front width (mm) of every glasses product of a catalogue, by id."""
-    return {entry.id: catalog.get(entry.id).frame_width_mm for entry in catalog.entries() if entry.kind == "glasses"}
+    widths = {}
+    for entry in catalog.entries():
+        product = catalog.get(entry.id) if entry.kind == "glasses" else None
+        if isinstance(product, GlassesRenderer):
+            widths[entry.id] = product.frame_width_mm
+    return widths
 
 
-def size_report(fit: FitEstimate | None, products: Sequence[Product], widths: dict[str, float],
-                product_ids: Sequence[str] = ()) -> dict[str, Any] | None:
+def glasses_tried(catalog: Catalog, product_ids: Sequence[str]) -> tuple[str, GlassesRenderer] | None:
+    """The (first) glasses among the ids being tried, looks aside."""
+    for product_id in product_ids:
+        if catalog.look_members(product_id) is None:
+            product = catalog.get(product_id)
+            if isinstance(product, GlassesRenderer):
+                return product_id, product
+    return None
+
+
+def size_report(fit: FitEstimate | None, tried: tuple[str, GlassesRenderer] | None,
+                widths: dict[str, float]) -> dict[str, Any] | None:
     """Measurements, the advice for the glasses being tried (if any) and the frames that fit."""
     if fit is None:
         return None
@@ -25,10 +41,8 @@ def size_report(fit: FitEstimate | None, products: Sequence[Product], widths: di
         "statement": PD_STATEMENT.format(accuracy=max(fit.accuracy_mm, 1.0)),
         "fitting": sorted(sku for sku, width in widths.items() if fit_advice(fit.face_width_mm, width) == FITS),
     }
-    tried = [(sku, p) for sku, p in zip(product_ids, products) if p.kind == "glasses"] or \
-            [(None, p) for p in products if p.kind == "glasses"]
-    if tried:
-        sku, glasses = tried[0]
+    if tried is not None:
+        sku, glasses = tried
         report["advice"] = {"product": sku, "frame_width_mm": glasses.frame_width_mm,
                             "verdict": fit_advice(fit.face_width_mm, glasses.frame_width_mm)}
     return report
