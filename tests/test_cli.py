@@ -51,3 +51,20 @@ def test_no_face_writes_the_photo_unchanged_and_says_so(tmp_path, capsys):
     assert main(["render", "--product", "round", str(blank), "-o", str(tmp_path / "o.png")]) == 0
     assert "no_face" in capsys.readouterr().err
     assert (cv2.imread(str(tmp_path / "o.png")) == 180).all()
+
+
+def test_merchant_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
+    from tryon.store.database import Database
+    from tryon.store.merchants import authenticate
+
+    monkeypatch.setenv("TRYON_DATA_DIR", str(tmp_path))
+    assert main(["merchant", "create", "corner-shop", "--name", "Corner Shop"]) == 0
+    first = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["merchant", "create", "corner-shop"]) == 1
+    assert "exists already" in capsys.readouterr().err
+    assert main(["merchant", "key", "corner-shop"]) == 0
+    second = capsys.readouterr().out.strip().splitlines()[-1]
+    database = Database(f"sqlite:///{tmp_path / 'tryon.db'}")
+    assert first != second
+    assert authenticate(database, first).name == "Corner Shop" and authenticate(database, second).slug == "corner-shop"
+    assert main(["merchant", "key", "nobody"]) == 1

@@ -103,3 +103,11 @@ def test_photos_leave_no_trace_on_disk_or_in_logs(tmp_path, caplog):
     assert sorted((tmp_path / "data").rglob("*")) == stored
     logged = caplog.text
     assert "JFIF" not in logged and base64.b64encode(photo[:60]).decode()[:40] not in logged
+
+
+def test_missing_face_model_is_a_clear_503(tmp_path):
+    settings = Settings(data_dir=tmp_path, model_path=tmp_path / "absent.task", assets_dir=PROJECT_ROOT / "assets")
+    broken = create_app(settings, TESTING=True).test_client()
+    assert broken.get("/api/v1/ready").status_code == 503
+    response = post_render(broken, (FACES / "001_neutral.jpg").read_bytes())
+    assert response.status_code == 503 and "tryon fetch-model" in response.json["error"]["message"]

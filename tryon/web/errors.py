@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from tryon.errors import ConflictError, InvalidImageError, ProductError, UnknownProductError
+from tryon.errors import ConflictError, FaceModelError, InvalidImageError, ProductError, UnknownProductError
 
 
 class ApiError(Exception):
@@ -28,6 +28,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(UnknownProductError, lambda e: error_response(404, "unknown_product", str(e)))
     app.register_error_handler(ProductError, lambda e: error_response(400, "invalid_product", str(e)))
     app.register_error_handler(ConflictError, lambda e: error_response(409, "conflict", str(e)))
+    app.register_error_handler(FaceModelError, lambda e: error_response(503, "not_ready", str(e)))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -18,7 +18,7 @@ import struct
 from flask import Blueprint, request
 from flask_sock import Sock
 
-from tryon.errors import ProductError
+from tryon.errors import FaceModelError, ProductError
 from tryon.model_file import resolve_model_path
 from tryon.store.merchants import record_event
 from tryon.web.errors import ApiError
@@ -52,6 +52,10 @@ def live_stream(ws) -> None:
         except ApiError as exc:
             ws.send(json.dumps({"type": "error", "code": exc.code, "message": exc.message}))
             ws.close(1008, exc.code)
+            return
+        except FaceModelError as exc:
+            ws.send(json.dumps({"type": "error", "code": "not_ready", "message": str(exc)}))
+            ws.close(1011, "not ready")
             return
         except ProductError as exc:
             ws.send(json.dumps({"type": "error", "code": "unknown_product", "message": str(exc)}))
