@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(env: dict[str, str] | None = None, threads: int = 8,
+def local_server(env: dict[str, str] | None = None, threads: int = 16,
                  timeout: float = 60.0) -> Iterator[tuple[str, int]]:
     """Start gunicorn with the app on 127.0.0.1; yields (base URL, server pid); stops it afterwards.
 
