@@ -121,7 +121,7 @@ def test_live_try_on_in_chromium(server, face_video, artifacts):
         driver.switch_to.default_content()
         events = driver.execute_script("return window.__events")
         assert ["product_tried", "aviator"] in events
-        assert ["add_to_cart", "aviator"] in events
+        assert events.count(["add_to_cart", "aviator"]) == 1  # once, though the page has eight snippets
         assert ["snapshot_taken", "aviator"] in events
         driver.save_screenshot(str(artifacts / "e2e_store.png"))
     finally:
