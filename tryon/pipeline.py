@@ -19,6 +19,7 @@ from tryon.products import Product, in_layer_order
 from tryon.tracking import Detection, Face, FaceTracker
 
 MIN_FRAMES_FOR_TRUE_SCALE = 5
+TYPICAL_PD_MM = 63.0  # adults' mean: a stream's scale until its own measurement is ready
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class TryOnEngine:
             face_fit = self._measure(frame, face)
             if face_fit is not None and (self._estimator is None or face_fit.frames_used >= MIN_FRAMES_FOR_TRUE_SCALE):
                 anchor = replace(anchor, pd_mm=face_fit.pd_mm)
+            elif self._estimator is not None:  # no jump from fitted to true size once measured
+                anchor = replace(anchor, pd_mm=TYPICAL_PD_MM)
             if index == 0:
                 fit = face_fit
             anchored.append((face, anchor))
