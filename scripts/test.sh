@@ -9,11 +9,13 @@ missing=()
 command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
+    installed=no
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
-            || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
-    else
-        echo "note: ${missing[*]} missing; the tests that need them will be skipped" >&2
+        if apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; }; then
+            installed=yes
+        fi
     fi
+    [ "$installed" = yes ] || echo "note: ${missing[*]} missing; the tests that need them will be skipped" >&2
 fi
 exec .venv/bin/python -m pytest "$@"
