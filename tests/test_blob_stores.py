@@ -43,6 +43,7 @@ def test_put_get_delete_list(store):
     assert key == blob_key(data) and store.put(data) == key  # content addressed, idempotent
     assert store.get(key) == data
     assert list(store.keys()) == [key]
+    assert list(store.keys(older_than_s=3600)) == []  # just written: not yet a garbage candidate
     store.delete(key)
     assert list(store.keys()) == []
     with pytest.raises(KeyError):

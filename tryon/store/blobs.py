@@ -2,7 +2,8 @@
 
 A blob's key is the SHA-256 of its bytes. A blob is written completely (temporary name, then an
 atomic rename; S3 puts are atomic) before any database row names it, so a crash can leave an
-unreferenced blob, which `collect_garbage` removes, but never a row pointing at half a file.
+unreferenced blob, which `collect_garbage` removes (once it is old enough not to be an upload in
+progress in another process), but never a row pointing at half a file.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterable, Protocol
 from urllib.parse import urlparse
@@ -19,7 +21,7 @@ class BlobStore(Protocol):
     def put(self, data: bytes) -> str: ...
     def get(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
-    def keys(self) -> Iterable[str]: ...
+    def keys(self, older_than_s: float = 0.0) -> Iterable[str]: ...
 
 
 def blob_key(data: bytes) -> str:
@@ -65,8 +67,15 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def keys(self) -> Iterable[str]:
+    def keys(self, older_than_s: float = 0.0) -> Iterable[str]:
+        """Keys of the stored blobs, only those written at least `older_than_s` seconds ago."""
+        cutoff = time.time() - older_than_s
         for path in self.root.glob("??/*"):
+            try:
+                if path.stat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
             if path.name.startswith(".partial-"):
                 path.unlink(missing_ok=True)  # left by a crash mid-write
             else:
@@ -97,10 +106,13 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
-    def keys(self) -> Iterable[str]:
+    def keys(self, older_than_s: float = 0.0) -> Iterable[str]:
+        """Keys of the stored blobs, only those written at least `older_than_s` seconds ago."""
+        cutoff = time.time() - older_than_s
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
-                yield item["Key"][len(self.prefix):]
+                if item["LastModified"].timestamp() <= cutoff:
+                    yield item["Key"][len(self.prefix):]
 
 
 def open_blob_store(url: str | None, default_dir: Path) -> BlobStore:

@@ -225,12 +225,17 @@ def usage(db: Database, merchant_id: int) -> dict[str, dict[str, int]]:
     return totals
 
 
-def collect_garbage(db: Database, blobs: BlobStore) -> int:
-    """Delete blobs no product refers to (left by a crash or by replaced images); returns how many."""
+def collect_garbage(db: Database, blobs: BlobStore, older_than_s: float = 3600.0) -> int:
+    """Delete blobs no product refers to (left by a crash or by replaced images); returns how many.
+
+    Blobs younger than `older_than_s` are spared: another server process may be about to commit the
+    row that names them.
+    """
+    candidates = list(blobs.keys(older_than_s))
     with db.session() as session:
         referenced = {key for assets in session.scalars(select(ProductRow.assets)) for key in assets.values()}
     removed = 0
-    for key in list(blobs.keys()):
+    for key in candidates:
         if key not in referenced:
             blobs.delete(key)
             removed += 1
