@@ -46,11 +46,6 @@ class FaceAnchor:
         """Anchor-local points (N, 3) to image pixels (N, 2)."""
         return self.camera.project(self.to_camera(local))
 
-    def pupils_px(self) -> np.ndarray:
-        """Where the anchor puts the right and left pupils in the image, (2, 2)."""
-        half = self.eye_distance / 2.0
-        return self.project(np.array([[-half, 0.0, 0.0], [half, 0.0, 0.0]]))
-
 
 def anchor_from_face(face: Face) -> FaceAnchor:
     """Build the eyeglass-plane frame for one face."""

@@ -131,12 +131,12 @@ def update_product(db: Database, blobs: BlobStore, merchant_id: int, sku: str, *
                    published: bool | None = None) -> ProductRow:
     """Change a product; new data is validated in full before anything is stored."""
     current = product_row(db, merchant_id, sku)
-    new_spec = {**current.spec, **(spec or {})}
-    stored_images = {slot: blobs.get(key) for slot, key in current.assets.items()}
-    new_images = {**stored_images, **(images or {})}
-    if spec is not None or images:
-        new_spec, new_images = _validated(current.kind, new_spec, new_images)
-    assets = {slot: blobs.put(data) for slot, data in new_images.items()}
+    new_spec, assets = current.spec, current.assets
+    if spec is not None or images:  # a rename or a publish toggle needs no images read or written
+        stored_images = {slot: blobs.get(key) for slot, key in current.assets.items()}
+        new_spec, new_images = _validated(current.kind, {**current.spec, **(spec or {})},
+                                          {**stored_images, **(images or {})})
+        assets = {slot: blobs.put(data) for slot, data in new_images.items()}
     with db.session() as session:
         row = session.get(ProductRow, current.id)
         row.spec, row.assets = new_spec, assets

@@ -53,9 +53,9 @@ class Services:
         with self._lock:
             if self._samples is None:
                 samples = []
-                for path in sorted((self.settings.assets_dir / "sample-faces").glob("*.jpg")):
-                    image = decode_image(path.read_bytes())
-                    with FaceTracker(resolve_model_path(self.settings)) as tracker:
+                with FaceTracker(resolve_model_path(self.settings)) as tracker:
+                    for path in sorted((self.settings.assets_dir / "sample-faces").glob("*.jpg")):
+                        image = decode_image(path.read_bytes())
                         samples.append((image, TryOnEngine(tracker).track(image)))
                 self._samples = [(image, tracked) for image, tracked in samples if tracked.faces]
             return self._samples
