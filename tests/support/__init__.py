@@ -1,0 +1,1 @@
+"""Test support: code the tests and benchmarks share that the product does not ship."""
