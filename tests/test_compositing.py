@@ -1,7 +1,9 @@
 import cv2
 import numpy as np
 
+from tests.support.conditions import linear_to_srgb, srgb_to_linear
 from tryon.compositing import Shadow, Texture, draw_texture
+from tryon.lighting import Light
 
 
 def solid(width, height, bgr, alpha):
@@ -15,8 +17,9 @@ def test_premultiplied_blend_of_half_transparent_texture():
     frame = np.full((50, 50, 3), 100, np.uint8)
     texture = Texture.from_bgra(solid(20, 20, (200, 0, 50), 128))
     region = draw_texture(frame, texture, np.array([[1.0, 0, 10], [0, 1.0, 10], [0, 0, 1]]))
-    alpha = 128 / 255
-    expected = np.rint(np.array([200, 0, 50]) * alpha + 100 * (1 - alpha))
+    alpha = 128 / 255  # blended in linear light, as light mixes
+    expected = linear_to_srgb(srgb_to_linear(np.uint8([[[200, 0, 50]]])) * alpha
+                              + srgb_to_linear(np.uint8([[[100, 100, 100]]])) * (1 - alpha))[0, 0]
     assert np.abs(frame[20, 20].astype(int) - expected).max() <= 1
     assert np.array_equal(frame[2, 2], [100, 100, 100])
     x, y, w, h = region
@@ -52,3 +55,16 @@ def test_mip_levels_halve():
     sizes = [level.shape[:2] for level in texture.levels]
     assert sizes[:3] == [(64, 256), (32, 128), (16, 64)]
     assert cv2.countNonZero(texture.levels[-1][..., 3]) == texture.levels[-1][..., 3].size
+
+
+def test_texture_is_lit_by_the_scene_light():
+    """A product photo's colours are under the reference light: in dim, warm light it records dimmer and warmer."""
+    texture = Texture.from_bgra(solid(20, 20, (180, 180, 180), 255))
+    reference, warm = np.zeros((40, 40, 3), np.uint8), np.zeros((40, 40, 3), np.uint8)
+    place = np.array([[1.0, 0, 10], [0, 1.0, 10], [0, 0, 1]])
+    draw_texture(reference, texture, place)
+    gains = np.array([0.25, 0.39, 0.5], np.float32)  # B, G, R: half the exposure, warm white balance
+    draw_texture(warm, texture, place, light=Light(gains))
+    expected = linear_to_srgb(srgb_to_linear(reference[20:21, 20:21]) * gains)[0, 0]
+    assert np.abs(warm[20, 20].astype(int) - expected).max() <= 1
+    assert warm[20, 20, 2] > warm[20, 20, 1] > warm[20, 20, 0]

@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import NEUTRAL_FACES, ground_truth, load_face
 from tryon.anchor import anchor_from_face
 from tryon.errors import ProductError
+from tryon.lighting import to_linear
 from tryon.makeup import landmarks as lm
 from tryon.makeup import makeup_renderer, parse_makeup
 from tryon.makeup.color import bgr_to_lab, delta_e_2000, hex_to_lab, lab_to_bgr8, lab_to_linear_bgr
@@ -82,17 +83,83 @@ def test_lipstick_does_not_bleed_past_the_tracked_lip_contour(faces, name):
     assert outside_fraction(painted, outline, 0.015 * face.inter_ocular_px) < 0.01
 
 
+def mouth_pixels(image, face):
+    """Inside the tracked mouth opening: teeth (bright, pale), the dark of the mouth, and lip-coloured
+    pixels (the lip surface the inner contour cuts off), told apart by colour alone."""
+    mouth = fill(image.shape, face.landmarks[list(lm.LIPS_INNER), :2])
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV).astype(np.float32) / (180.0, 255.0, 255.0)
+    hue, saturation, value = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    reddish = (hue < 0.04) | (hue > 0.85)
+    teeth = mouth & (saturation < 0.3) & (value > 0.45) & ~(reddish & (saturation > 0.2))
+    dark = mouth & (value < 0.2)
+    lip = mouth & reddish & (saturation > 0.3) & (value > 0.3)
+    shrink = lambda m: cv2.erode(m.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # noqa: E731
+    return shrink(teeth), shrink(dark), shrink(lip)
+
+
 @pytest.mark.parametrize("name", OPEN_MOUTHS)
 @pytest.mark.parametrize("finish", ["matte", "gloss", "shimmer", "metallic"])
 def test_nothing_painted_on_teeth(faces, name, finish):
     image, face = faces[name]
     mouth = fill(image.shape, face.landmarks[list(lm.LIPS_INNER), :2])
     assert mouth.sum() > 0.04 * face.inter_ocular_px ** 2  # the mouth really is open
+    teeth, dark, _ = mouth_pixels(image, face)
+    assert teeth.sum() > 0.005 * face.inter_ocular_px ** 2
     after = render(face, image, type="lipstick", colour="#c0306a", finish=finish, opacity=1.0)
-    inside = cv2.erode(mouth.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    assert not changed(image, after, 0)[inside].any()
+    assert not changed(image, after, 0)[teeth | dark].any()
     liner = render(face, image, type="lip_liner", colour="#702020", opacity=1.0)
-    assert not changed(image, liner, 0)[inside].any()
+    assert not changed(image, liner, 0)[mouth].any()
+
+
+def lower_lip_strip(image, face, teeth):
+    """Pink pixels inside the tracked mouth opening below the lowest tooth of their column (middle 70%
+    of the mouth's width): lower lip that the tracked inner contour leaves out."""
+    mouth = fill(image.shape, face.landmarks[list(lm.LIPS_INNER), :2])
+    corners = face.landmarks[list(lm.MOUTH_CORNERS), 0]
+    left, right = sorted(corners)
+    strip = np.zeros_like(mouth)
+    for x in range(int(left + 0.15 * (right - left)), int(right - 0.15 * (right - left))):
+        rows = np.nonzero(teeth[:, x])[0]
+        if len(rows):
+            strip[rows.max() + 2:, x] = mouth[rows.max() + 2:, x]
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    pinkish = (hsv[..., 0] < 8) | (hsv[..., 0] > 150)  # lips, not stained teeth or grey shadow
+    return strip & pinkish & (hsv[..., 2] > 0.25 * 255) & (hsv[..., 1] > 0.15 * 255)
+
+
+@pytest.mark.parametrize("name", OPEN_MOUTHS)
+def test_lower_lip_painted_up_to_the_teeth(faces, name):
+    """The tracked inner lip contour of a smile often runs on the lower lip, short of the teeth: the lip
+    surface inside it is painted too, so no bare strip is left next to the teeth."""
+    image, face = faces[name]
+    teeth, _, _ = mouth_pixels(image, face)
+    strip = lower_lip_strip(image, face, teeth)
+    painted = changed(image, render(face, image, type="lipstick", colour="#c0306a", opacity=0.9), 6)
+    assert strip.sum() > 0.003 * face.inter_ocular_px ** 2  # these smiles do leave such a strip
+    assert painted[strip].mean() > 0.8
+
+
+def hand_placed_lip_area(name, shape):
+    """Between the hand-placed outer and inner lip outlines (FRL template: 0-6 upper outer, 7-11 upper
+    inner, 12-16 lower inner, 17-21 lower outer)."""
+    points = np.array(ground_truth()[name]["lip_outlines"])
+    outer = np.vstack([points[0:7], points[17:22][::-1]])
+    opening = np.vstack([points[[0]], points[7:12], points[[6]], points[12:17][::-1]])
+    return fill(shape, outer) & ~fill(shape, opening)
+
+
+def delta_e76(before, after):
+    return np.linalg.norm(bgr_to_lab(after.astype(np.float32) / 255) - bgr_to_lab(before.astype(np.float32) / 255),
+                          axis=2)
+
+
+@pytest.mark.parametrize("name", NEUTRAL_FACES)
+def test_lipstick_covers_the_hand_placed_lips(faces, name):
+    """A saturated lipstick visibly changes (CIE76 > 3) at least 90% of the lips as a person outlined them."""
+    image, face = faces[name]
+    lips = hand_placed_lip_area(name, image.shape)
+    after = render(face, image, type="lipstick", colour="#c8102e", opacity=0.8)
+    assert (delta_e76(image, after)[lips] > 3).mean() >= 0.9
 
 
 def lip_mean_lab(image, face, name):
@@ -230,7 +297,7 @@ def fully_covered_skin(image, face):
     for side in lm.SIDES:
         features |= fill(image.shape, face.landmarks[list(side.brow), :2])
         features |= fill(image.shape, face.landmarks[list(side.eye_opening), :2])
-    return erode(fill(image.shape, face.landmarks[list(lm.FACE_OVAL), :2]), 0.3) & ~erode(~features, 0.15)
+    return erode(fill(image.shape, face.landmarks[list(lm.FACE_OVAL), :2]), 0.3) & erode(~features, 0.15)
 
 
 def test_foundation_evens_tone_but_keeps_skin_texture(faces):
@@ -241,8 +308,9 @@ def test_foundation_evens_tone_but_keeps_skin_texture(faces):
     after = render(face, image, type="foundation", colour=own_shade, coverage=0.9)
     assert texture(after, skin) > 0.7 * texture(image, skin)
 
-    def blotches(img):  # colour variation at the scale of a few percent of the face (a sigma of 8 px here)
-        chroma = cv2.GaussianBlur(bgr_to_lab(img.astype(np.float32) / 255)[..., 1:], (0, 0), 8)
+    def blotches(img):  # chromaticity variation at the scale of a few percent of the face (a sigma of 8 px)
+        linear = to_linear(img)  # chromaticity, not Lab a*b*, which also follow the shading that must stay
+        chroma = cv2.GaussianBlur(linear / np.maximum(linear.sum(axis=2, keepdims=True), 1e-4), (0, 0), 8)
         return chroma[skin].std(axis=0).mean()
 
     assert blotches(after) < 0.7 * blotches(image)

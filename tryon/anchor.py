@@ -9,12 +9,13 @@ not on the 478 landmarks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from tryon.geometry import PinholeCamera, transform_points
+from tryon.lighting import REFERENCE_LIGHT, Light
 from tryon.smoothing import OneEuroFilter
 from tryon.tracking import Face
 
@@ -30,6 +31,7 @@ class FaceAnchor:
     eye_distance: pupil to pupil along x on the plane, in the camera space's centimetres.
     pd_mm: the face's measured pupillary distance, when known: products can then be drawn at their
     true size (MediaPipe's camera-space centimetres are those of an average face, not this one).
+    light: the scene's light on this face (tryon.lighting), so products are lit like the picture.
     """
 
     origin: np.ndarray
@@ -37,6 +39,7 @@ class FaceAnchor:
     eye_distance: float
     camera: PinholeCamera
     pd_mm: float | None = None
+    light: Light = field(default=REFERENCE_LIGHT)
 
     def to_camera(self, local: np.ndarray) -> np.ndarray:
         """Anchor-local points (N, 3) to camera space."""
@@ -85,7 +88,7 @@ class AnchorSmoother:
         position = self._position(anchor.origin, time_s)
         rotation = cv2.Rodrigues(self._rotation(rotation_vector, time_s))[0]
         eye_distance = float(self._scale(np.array([anchor.eye_distance]), time_s)[0])
-        return FaceAnchor(position, rotation, eye_distance, anchor.camera, anchor.pd_mm)
+        return replace(anchor, origin=position, rotation=rotation, eye_distance=eye_distance)
 
 
 def _orthonormal(matrix: np.ndarray) -> np.ndarray:

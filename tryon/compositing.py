@@ -1,8 +1,9 @@
 """Drawing textures onto frames: perspective warps confined to the covered region, premultiplied alpha.
 
 A `Texture` keeps premultiplied BGRA mip levels, so a large product image drawn small stays smooth
-instead of aliasing. `draw_texture` warps only the bounding box the texture covers in the frame and
-blends there, so the cost follows the size of the product on screen, not the frame size.
+instead of aliasing. `draw_texture` warps only the bounding box the texture covers in the frame
+(`warp_texture`) and blends there (`composite`), so the cost follows the size of the product on
+screen, not the frame size. Blending is in linear light, with the texture lit by the scene's light.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from tryon.lighting import REFERENCE_LIGHT, Light, to_linear, to_srgb
 
 
 @dataclass(frozen=True)
@@ -65,34 +68,82 @@ class Texture:
         return self.levels[level], homography @ level_to_base
 
 
-def draw_texture(frame: np.ndarray, texture: Texture, homography: np.ndarray, *, opacity: float = 1.0,
-                 shadow: Shadow | None = None) -> tuple[int, int, int, int] | None:
-    """Draw `texture` onto a BGR frame in place, mapped by `homography` (texture px -> frame px).
+@dataclass
+class Warped:
+    """A texture warped into a box of the frame: premultiplied colour in linear light and coverage.
 
-    Returns the (x, y, width, height) region that was touched, or None when nothing is visible.
+    region: (x, y, width, height) of the box; colour (h, w, 3) float32 linear BGR premultiplied by
+    alpha (h, w) float32 in 0-1. Renderers may add light (reflections) to `colour` before compositing.
     """
-    corners = _apply_homography(homography, texture.corners())
-    if not np.all(np.isfinite(corners)):
-        return None
-    margin = 0.0 if shadow is None else 3.0 * shadow.blur + max(abs(shadow.offset[0]), abs(shadow.offset[1]))
-    region = _clipped_box(corners, margin, frame.shape[1], frame.shape[0])
+
+    region: tuple[int, int, int, int]
+    colour: np.ndarray
+    alpha: np.ndarray
+
+    def texture_coordinates(self, homography: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(u, v) texture pixel coordinates of every pixel of the box, for `homography` (texture -> frame)."""
+        x0, y0, width, height = self.region
+        ys, xs = np.mgrid[y0:y0 + height, x0:x0 + width].astype(np.float64)
+        inverse = np.linalg.inv(homography)
+        w = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
+        u = (inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]) / w
+        v = (inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]) / w
+        return u.astype(np.float32), v.astype(np.float32)
+
+
+def warp_texture(frame_shape: tuple[int, ...], texture: Texture, homography: np.ndarray, *,
+                 margin: float = 0.0, region: tuple[int, int, int, int] | None = None) -> Warped | None:
+    """Warp `texture` (mapped by `homography`, texture px -> frame px) into the box it covers, or `region`.
+
+    Returns None when nothing of it lands in the frame. Colour comes back linear and premultiplied.
+    """
     if region is None:
-        return None
+        corners = _apply_homography(homography, texture.corners())
+        if not np.all(np.isfinite(corners)):
+            return None
+        region = _clipped_box(corners, margin, frame_shape[1], frame_shape[0])
+        if region is None:
+            return None
     x0, y0, width, height = region
     image, level_homography = texture.level_for(homography)
     to_region = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ level_homography
     warped = cv2.warpPerspective(image, to_region, (width, height), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    alpha = warped[..., 3].astype(np.float32) / 255.0
+    straight = np.clip(warped[..., :3].astype(np.float32) / np.maximum(alpha, 1.0 / 255.0)[..., None] + 0.5, 0, 255)
+    return Warped(region, to_linear(straight.astype(np.uint8)) * alpha[..., None], alpha)
+
+
+def composite(frame: np.ndarray, warped: Warped, *, opacity: float = 1.0, light: Light = REFERENCE_LIGHT,
+              shadow: Shadow | None = None) -> None:
+    """Blend a warped texture over the frame (in place), in linear light, lit by `light`.
+
+    The texture's colours are under the reference light (a product photo); `light.apply` gives them
+    the scene's brightness and colour, as the camera would record the real object here.
+    """
+    x0, y0, width, height = warped.region
     target = frame[y0:y0 + height, x0:x0 + width]
-    blended = target.astype(np.float32)
-    alpha = warped[..., 3].astype(np.float32) * (opacity / 255.0)
+    background = to_linear(target)
+    alpha = warped.alpha * opacity
     if shadow is not None and shadow.strength > 0:
-        blended *= (1.0 - shadow.strength * _shadow_mask(alpha, shadow))[..., None]
-    blended *= (1.0 - alpha)[..., None]
-    blended += warped[..., :3].astype(np.float32) * opacity
-    np.clip(blended, 0, 255, out=blended)
-    target[...] = blended.astype(np.uint8)
-    return region
+        background *= (1.0 - shadow.strength * _shadow_mask(alpha, shadow))[..., None]
+    background *= (1.0 - alpha)[..., None]
+    background += light.apply(warped.colour) * opacity
+    target[...] = (to_srgb(background) + 0.5).astype(np.uint8)
+
+
+def draw_texture(frame: np.ndarray, texture: Texture, homography: np.ndarray, *, opacity: float = 1.0,
+                 shadow: Shadow | None = None, light: Light = REFERENCE_LIGHT) -> tuple[int, int, int, int] | None:
+    """Draw `texture` onto a BGR frame in place, mapped by `homography` (texture px -> frame px).
+
+    Returns the (x, y, width, height) region that was touched, or None when nothing is visible.
+    """
+    margin = 0.0 if shadow is None else 3.0 * shadow.blur + max(abs(shadow.offset[0]), abs(shadow.offset[1]))
+    warped = warp_texture(frame.shape, texture, homography, margin=margin)
+    if warped is None:
+        return None
+    composite(frame, warped, opacity=opacity, light=light, shadow=shadow)
+    return warped.region
 
 
 def _shadow_mask(alpha: np.ndarray, shadow: Shadow) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The try-on engine: track the face, place the anchor, measure it, draw a look.
+"""The try-on engine: track the face, place the anchor, measure it and its light, draw a look.
 
 `TryOnEngine` wraps one FaceTracker. For a video stream (tracker in VIDEO mode) it follows the largest
 face and smooths its pose over time; for stills it draws on every face found. With a FaceMeasurer
@@ -15,6 +15,7 @@ import numpy as np
 
 from tryon.anchor import AnchorSmoother, FaceAnchor, anchor_from_face
 from tryon.fit import FaceMeasurer, FitEstimate, FitEstimator, estimate
+from tryon.lighting import LightSmoother, estimate_light
 from tryon.products import Product, in_layer_order
 from tryon.tracking import Detection, Face, FaceTracker
 
@@ -42,7 +43,9 @@ class TryOnEngine:
     def __init__(self, tracker: FaceTracker, *, smoothing: bool | None = None,
                  measurer: FaceMeasurer | None = None, true_scale: bool = True) -> None:
         self.tracker = tracker
-        self._smoother = AnchorSmoother() if (tracker.video if smoothing is None else smoothing) else None
+        smooth = tracker.video if smoothing is None else smoothing
+        self._smoother = AnchorSmoother() if smooth else None
+        self._light_smoother = LightSmoother() if smooth else None
         if measurer is None and true_scale and not tracker.video:
             measurer = FaceMeasurer(tracker)
         self._measurer = measurer if true_scale else None
@@ -55,19 +58,21 @@ class TryOnEngine:
         """
         detection = self.tracker.detect(frame)
         if not detection.faces:
-            if self._smoother is not None:
+            if self._smoother is not None and self._light_smoother is not None:
                 self._smoother.reset()
+                self._light_smoother.reset()
             if self._estimator is not None:
                 self._estimator.reset()  # the next face may be someone else
             return Tracked(detection, ())
         faces = detection.faces[:1] if self.tracker.video else detection.faces
         anchored = []
         fit = None
+        seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
         for index, face in enumerate(faces):
-            anchor = anchor_from_face(face)
-            if self._smoother is not None:
-                seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
+            anchor = replace(anchor_from_face(face), light=estimate_light(frame, face))
+            if self._smoother is not None and self._light_smoother is not None:
                 anchor = self._smoother(anchor, seconds)
+                anchor = replace(anchor, light=self._light_smoother(anchor.light, seconds))
             face_fit = self._measure(frame, face)
             if face_fit is not None and (self._estimator is None or face_fit.frames_used >= MIN_FRAMES_FOR_TRUE_SCALE):
                 anchor = replace(anchor, pd_mm=face_fit.pd_mm)

@@ -1,4 +1,4 @@
-"""Colour in CIELAB: conversions, gamut mapping by chroma reduction, and CIEDE2000.
+"""Colour: sRGB, linear light and CIELAB conversions, gamut mapping by chroma reduction, and CIEDE2000.
 
 sRGB (as BGR) <-> CIELAB (D65, L in [0, 100]). 8-bit BGR -> Lab uses OpenCV's fast path; Lab -> BGR is
 computed here because OpenCV clips its result, and the unclipped linear RGB is what tells whether a
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from tryon.lighting import luminance, srgb_to_linear, to_srgb
 
 GAMUT_TOLERANCE = 0.01  # linear light; about one 8-bit step near white
 _WHITE = np.array([0.950456, 1.0, 1.088754], np.float32)  # D65, as OpenCV uses
@@ -25,8 +27,7 @@ def hex_to_bgr(colour: str) -> np.ndarray:
 
 def bgr_to_lab(bgr: np.ndarray) -> np.ndarray:
     """Float BGR in [0, 1] (..., 3) -> Lab (..., 3), in full float precision."""
-    bgr = np.asarray(bgr, dtype=np.float32)
-    linear = np.where(bgr <= 0.04045, bgr / 12.92, ((bgr + 0.055) / 1.055) ** 2.4)
+    linear = srgb_to_linear(bgr)
     t = (linear @ np.linalg.inv(_XYZ_TO_LINEAR_BGR).T.astype(np.float32)) / _WHITE
     f = np.where(t > (6.0 / 29.0) ** 3, np.cbrt(t), t / (3.0 * (6.0 / 29.0) ** 2) + 4.0 / 29.0)
     return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])],
@@ -47,6 +48,11 @@ def hex_to_lab(colour: str) -> np.ndarray:
     return bgr_to_lab(hex_to_bgr(colour))
 
 
+def hex_to_linear(colour: str) -> np.ndarray:
+    """'#rrggbb' (sRGB) -> linear-light BGR (3,)."""
+    return srgb_to_linear(hex_to_bgr(colour))
+
+
 def lab_to_linear_bgr(lab: np.ndarray) -> np.ndarray:
     """Lab (..., 3) -> linear-light BGR, not clipped: outside [0, 1] means outside the sRGB gamut."""
     lab = np.asarray(lab, dtype=np.float32)
@@ -54,15 +60,6 @@ def lab_to_linear_bgr(lab: np.ndarray) -> np.ndarray:
     f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
     xyz = np.where(f > 6.0 / 29.0, f * f * f, 3.0 * (6.0 / 29.0) ** 2 * (f - 4.0 / 29.0)) * _WHITE
     return xyz @ _XYZ_TO_LINEAR_BGR.T
-
-
-def _encode_srgb(linear: np.ndarray) -> np.ndarray:
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.maximum(linear, 0) ** (1 / 2.4) - 0.055)
-
-
-_ENCODE_LUT_SIZE = 16384
-_ENCODE_LUT = np.clip(_encode_srgb(np.linspace(0.0, 1.0, _ENCODE_LUT_SIZE)) * 255.0, 0, 255).astype(np.float32)
-_LUMINANCE = np.array([0.0721750, 0.7151522, 0.2126729], np.float32)  # of linear B, G, R
 
 
 def fit_to_gamut(linear: np.ndarray) -> np.ndarray:
@@ -76,7 +73,7 @@ def fit_to_gamut(linear: np.ndarray) -> np.ndarray:
     if not outside.any():
         return np.clip(linear, 0.0, 1.0)
     colours = linear[outside]
-    grey = np.clip(colours @ _LUMINANCE, 0.0, 1.0)[:, None]
+    grey = np.clip(luminance(colours), 0.0, 1.0)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         above = np.where(colours > 1.0, (1.0 - grey) / (colours - grey), np.inf)
         below = np.where(colours < 0.0, grey / (grey - colours), np.inf)
@@ -88,9 +85,7 @@ def fit_to_gamut(linear: np.ndarray) -> np.ndarray:
 
 def lab_to_bgr8(lab: np.ndarray) -> np.ndarray:
     """Lab (N, 3) -> BGR on the 0-255 scale (float32), out-of-gamut colours fitted by `fit_to_gamut`."""
-    linear = fit_to_gamut(lab_to_linear_bgr(lab))
-    index = (linear * (_ENCODE_LUT_SIZE - 1) + 0.5).astype(np.int32)
-    return _ENCODE_LUT[index]
+    return to_srgb(fit_to_gamut(lab_to_linear_bgr(lab)))
 
 
 def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:

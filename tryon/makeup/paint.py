@@ -1,9 +1,12 @@
-"""Applying colour to skin and lips in CIELAB so their own texture, shading and highlights survive.
+"""Applying makeup as a change of reflectance, in linear light, so skin and lip texture survive.
 
-`paint` blends a region of the frame towards an edited version of itself, pixel weights 0-1, and
-leaves every pixel of weight 0 exactly as it was. The edits model pigment: `shade` moves a region's
-mean colour to the product colour while keeping each pixel's deviation from that mean (scaled so
-very dark and very light shades keep their texture without clipping).
+`paint` blends a region of the frame towards an edited version of itself, pixel weights 0-1, in
+linear light (how pigment coverage mixes light), and leaves every pixel of weight 0 exactly as it
+was. The edits model pigment: `shade` gives the region the product's colour as the scene's light
+shows it (`Light.apply` of its reference-light colour), while each pixel keeps its own shading,
+highlights and part of its colour variation, as ratios to the region's mean. Ratios and linear
+mixing are unchanged when the whole frame is brighter, darker, warmer or cooler, so a product lit
+by the estimated light sits in the picture the way the real one would.
 """
 
 from __future__ import annotations
@@ -14,24 +17,29 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from tryon.makeup.color import bgr8_to_lab, lab_to_bgr8
+from tryon.lighting import Light, luminance, to_linear, to_srgb
+from tryon.makeup.color import fit_to_gamut
 from tryon.makeup.regions import Roi
 
 MIN_WEIGHT = 1.0 / 256.0  # below this no pixel can change by a visible step
+_EPSILON = 1e-4  # linear light: far below one 8-bit step of anything but black
+GAMMA = 2.2  # sRGB is close to a 2.2 power: a linear ratio r is a ratio r ** (1 / 2.2) of its codes
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The pixels an edit works on: their Lab, weights, where they are, and the Lab of the whole region.
+    """The pixels an edit works on: their linear BGR, weights, where they are, the region, the light.
 
-    mask and region_lab are at the working resolution (the ROI, or the ROI reduced for soft products).
+    linear (N, 3) and weights (N,) are the selected pixels; mask and region_linear (h, w, 3) are at
+    the working resolution (the ROI, or the ROI reduced for soft products).
     """
 
-    lab: np.ndarray
+    linear: np.ndarray
     weights: np.ndarray
     mask: np.ndarray
-    region_lab: np.ndarray
+    region_linear: np.ndarray
     roi: Roi
+    light: Light
 
     def pick(self, field: np.ndarray) -> np.ndarray:
         """The values of a per-pixel map (working resolution) at the selected pixels."""
@@ -44,58 +52,65 @@ class Selection:
 
 
 Edit = Callable[[Selection], np.ndarray]
-"""Returns the edited Lab (N, 3) of the selected pixels, at full strength."""
+"""Returns the edited linear BGR (N, 3) of the selected pixels, at full strength (any range: fitted after)."""
 
 
-def paint(frame: np.ndarray, roi: Roi, weight: np.ndarray, edit: Edit, *, reduce: int = 1) -> None:
-    """Blend frame[roi] towards `edit`'s result by `weight` (0-1) and leave weight-0 pixels exactly as they were.
+def paint(frame: np.ndarray, roi: Roi, weight: np.ndarray, edit: Edit, light: Light, *, reduce: int = 1) -> None:
+    """Blend frame[roi] towards `edit`'s result by `weight` (0-1), in linear light; weight-0 pixels stay exact.
 
     reduce=2 or 4 is for soft, low-frequency products (foundation, blush) whose change carries no fine
     detail: `weight` is then given at that fraction of the resolution (`roi.shape_at(reduce)`), the
-    edit runs on a reduced copy of the region, and the colour change is upsampled onto every pixel,
-    so the skin's own detail stays while the cost drops by reduce squared.
+    edit runs on a reduced copy of the region, and its change, as a per-channel ratio, is upsampled
+    and multiplied onto every pixel, so the skin's own detail stays while the cost drops by reduce squared.
     """
     patch = frame[roi.slices]
     work = patch if reduce == 1 else cv2.resize(patch, weight.shape[::-1], interpolation=cv2.INTER_AREA)
     selected = weight > MIN_WEIGHT
     if not selected.any():
         return
-    region_lab = bgr8_to_lab(work)
-    edited = lab_to_bgr8(edit(Selection(region_lab[selected], weight[selected], selected, region_lab, roi)))
-    original = work[selected].astype(np.float32)
+    region = to_linear(work)
+    original = region[selected]
+    weights = weight[selected][:, None]
+    edited = fit_to_gamut(edit(Selection(original, weight[selected], selected, region, roi, light)))
+    blended = original + weights * (edited - original)
     if reduce == 1:
-        weights = weight[selected][:, None]
-        patch[selected] = np.clip(original + weights * (edited - original) + 0.5, 0, 255).astype(np.uint8)
+        patch[selected] = (to_srgb(blended) + 0.5).astype(np.uint8)
         return
-    change = np.zeros(work.shape, np.float32)
-    change[selected] = (edited - original) * weight[selected][:, None]
-    change = cv2.resize(change, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_LINEAR)
-    change += patch
-    change += 0.5  # where nothing changed this rounds back to exactly the original value
-    np.clip(change, 0, 255, out=change)
-    patch[...] = change.astype(np.uint8)
+    ratio = np.ones(work.shape, np.float32)
+    ratio[selected] = (np.maximum(blended, _EPSILON) / np.maximum(original, _EPSILON)) ** (1.0 / GAMMA)
+    ratio = cv2.resize(ratio, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_LINEAR)
+    ratio *= patch
+    ratio += 0.5  # where nothing changed this rounds back to exactly the original value
+    np.clip(ratio, 0, 255, out=ratio)
+    patch[...] = ratio.astype(np.uint8)
 
 
-def weighted_mean(lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    return (lab * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-6)
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean of (N, ...) values weighted by (N,) weights."""
+    return np.tensordot(weights, values, axes=1) / max(float(weights.sum()), 1e-6)
 
 
-def shade(selection: Selection, target: np.ndarray, chroma_texture: float = 0.35) -> np.ndarray:
-    """Move the region's mean colour to `target` (Lab, one or per pixel), keeping pixel deviations.
+def shading(selection: Selection) -> np.ndarray:
+    """Each selected pixel's luminance as a ratio to the region's mean: its shading and texture, (N,)."""
+    mean_y = float(luminance(weighted_mean(selection.linear, selection.weights)))
+    return luminance(selection.linear) / max(mean_y, _EPSILON)
 
-    Lightness deviations are scaled so that a dark shade keeps its shadows above 0 and a light
-    shade keeps its highlights below 100; a fraction of the chroma variation is kept as texture.
+
+def shade(selection: Selection, colour: np.ndarray, chroma_texture: float = 0.35,
+          texture: np.ndarray | None = None) -> np.ndarray:
+    """The product colour (reference-light linear BGR, (3,) or (N, 3)) on the selected pixels, lit like them.
+
+    Under the scene's light the product records as `light.apply(colour)`; each pixel keeps its own
+    shading (`texture`, by default `shading(selection)`) and `chroma_texture` of its colour's
+    deviation from the region's (as per-channel ratios), so a lip's own redder and paler parts
+    still show through an opaque shade.
     """
-    lab = selection.lab
-    mean = weighted_mean(lab, selection.weights)
-    target = np.broadcast_to(np.asarray(target, np.float32), lab.shape)
-    deviation = lab[:, 0] - mean[0]
-    brighter = np.clip((100.0 - target[:, 0]) / max(100.0 - mean[0], 1.0), 0.35, 1.5)
-    darker = np.clip(target[:, 0] / max(mean[0], 1.0), 0.35, 1.5)
-    result = np.empty_like(lab)
-    result[:, 0] = np.clip(target[:, 0] + deviation * np.where(deviation > 0, brighter, darker), 0, 100)
-    result[:, 1:] = target[:, 1:] + (lab[:, 1:] - mean[1:]) * chroma_texture
-    return result
+    lin = selection.linear
+    mean = weighted_mean(lin, selection.weights)
+    lum = np.maximum(luminance(lin), _EPSILON)[:, None]
+    chroma = np.clip((lin / lum) / np.maximum(mean / max(float(luminance(mean)), _EPSILON), _EPSILON), 0.25, 4.0)
+    s = shading(selection) if texture is None else texture
+    return selection.light.apply(np.asarray(colour, np.float32)) * s[:, None] * chroma ** chroma_texture
 
 
 def sparkle(u: np.ndarray, v: np.ndarray, cells: float, density: float) -> np.ndarray:
@@ -128,13 +143,17 @@ def _hash(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def highlight_map(patch: np.ndarray, weight: np.ndarray, low_percentile: float, blur: float) -> np.ndarray:
-    """0-1 map of a region's own bright spots (where light already catches it), softened by `blur` px."""
-    gray = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    inside = gray[weight > 0.5]
+    """0-1 map of a region's own bright spots (where light already catches it), softened by `blur` px.
+
+    Measured on linear luminance against the region's own percentiles, so it is the same map in any
+    exposure or white balance.
+    """
+    y = luminance(to_linear(patch))
+    inside = y[weight > 0.5]
     if inside.size < 10:
-        return np.zeros_like(gray)
+        return np.zeros_like(y)
     low, high = np.percentile(inside, [low_percentile, 99.5])
-    spots = np.clip((gray - low) / max(high - low, 1.0), 0, 1) ** 1.5
+    spots = np.clip((y - low) / max(high - low, _EPSILON), 0, 1) ** 1.5
     return cv2.GaussianBlur(spots, (0, 0), max(blur, 0.5)) * (weight > 0)
 
 

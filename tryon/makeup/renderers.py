@@ -1,8 +1,10 @@
 """Makeup renderers: each draws one product type on a tracked face (the `Product` interface).
 
 Regions come from landmark contours (tryon.makeup.landmarks), masks are feathered in proportion to
-the face, colour is applied in Lab by `paint` so skin and lip texture show through. Layers: skin
-products first, then eyes and brows, then lips; glasses (layer 100) go over everything.
+the face, colour is applied in linear light by `paint`, lit by the scene's light (`anchor.light`), so
+skin and lip texture show through and the product darkens, warms and cools with the picture.
+Product colours are defined under the reference light (see tryon.lighting). Layers: skin products
+first, then eyes and brows, then lips; glasses (layer 100) go over everything.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import numpy as np
 
 from tryon.anchor import FaceAnchor
 from tryon.makeup import landmarks as lm
-from tryon.makeup.color import hex_to_lab
-from tryon.makeup.paint import Selection, face_coordinates, highlight_map, paint, shade, sparkle, weighted_mean
-from tryon.makeup.regions import cut_out, ellipse_polygon, feather, inner_ramp, polygon_mask, resample, roi_around
+from tryon.lighting import luminance, to_linear
+from tryon.makeup.color import hex_to_linear
+from tryon.makeup.paint import (Selection, face_coordinates, highlight_map, paint, shade, shading, sparkle,
+                                weighted_mean)
+from tryon.makeup.regions import (Roi, cut_out, ellipse_polygon, feather, inner_ramp, polygon_mask, resample,
+                                  roi_around)
 from tryon.makeup.spec import (Blush, Brow, Contour, Eyeliner, Eyeshadow, Foundation, Highlighter, LipLiner, Lipstick,
                                MakeupSpec)
 from tryon.tracking import Face
@@ -32,12 +37,12 @@ class MakeupRenderer:
     def __init__(self, spec: MakeupSpec) -> None:
         self.spec = spec
         colours = getattr(spec, "colours", None) or [spec.colour]
-        self.colours_lab = np.array([hex_to_lab(colour) for colour in colours], np.float32)  # converted once
+        self.colours = np.array([hex_to_linear(colour) for colour in colours], np.float32)  # converted once
 
     @property
     def target(self) -> np.ndarray:
-        """The product's (first) colour in Lab."""
-        return self.colours_lab[0]
+        """The product's (first) colour: linear BGR under the reference light."""
+        return self.colours[0]
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         raise NotImplementedError
@@ -48,7 +53,7 @@ def _points(face: Face, indices: tuple[int, ...]) -> np.ndarray:
 
 
 class LipstickRenderer(MakeupRenderer):
-    """Lips only (outer contour minus the open mouth), in five finishes."""
+    """Lips only (outer contour minus the open mouth, up to the teeth), in five finishes."""
 
     layer = 60
     spec: Lipstick
@@ -56,11 +61,10 @@ class LipstickRenderer(MakeupRenderer):
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         iod = face.inter_ocular_px
         outer, inner = _points(face, lm.LIPS_OUTER), _points(face, lm.LIPS_INNER)
-        softness = 0.012 * iod
-        roi = roi_around(outer, 3 * softness + 2, frame.shape)
+        roi = roi_around(outer, 0.03 * iod + 2, frame.shape)
         if roi is None:
             return
-        mask = cut_out(feather(polygon_mask(roi, [outer]), softness, inside=True), roi, [inner])
+        mask = lip_mask(frame[roi.slices], roi, outer, inner, iod)
         spec = self.spec
         target = self.target
         patch = frame[roi.slices]
@@ -70,27 +74,56 @@ class LipstickRenderer(MakeupRenderer):
         corners = _points(face, lm.MOUTH_CORNERS)
 
         def edit(selection: Selection) -> np.ndarray:
-            lab, weights = selection.lab, selection.weights
-            out = shade(selection, target)
+            texture = shading(selection)
             if spec.finish == "matte":  # flatten the lips' own shine
-                mean_l = weighted_mean(lab, weights)[0]
-                out[:, 0] -= 0.5 * np.maximum(lab[:, 0] - mean_l - 2.0, 0.0)
+                texture = np.where(texture > 1.05, 1.05 + 0.4 * (texture - 1.05), texture)
+            elif spec.finish == "metallic":  # higher contrast
+                texture = texture ** 1.5
+            out = shade(selection, target, texture=texture)
+            light = selection.light.gains
             if spots is not None:
-                spot = selection.pick(spots)
-                out[:, 0] += gloss * (35.0 if spec.finish == "gloss" else 22.0) * spot
-                if spec.finish == "gloss":  # a clear coat reflects white light
-                    out[:, 1:] *= (1.0 - 0.7 * gloss * spot)[:, None]
+                spot = selection.pick(spots)[:, None]
+                if spec.finish == "gloss":  # a clear coat reflects the light's own colour
+                    out = out * (1.0 - 0.5 * gloss * spot) + light * (0.45 * gloss) * spot
+                else:  # metal flakes reflect in the product's colour
+                    out = out * (1.0 + 1.5 * gloss * spot)
             if glitter:
                 fleck = sparkle(*face_coordinates(selection.frame_xy(), corners[0], corners[1] - corners[0]),
-                                cells=70, density=0.10)
-                out[:, 0] += glitter * 30.0 * fleck
-                out[:, 1:] *= (1.0 - 0.4 * fleck)[:, None]
-            if spec.finish == "metallic":  # higher contrast, highlights keep the product's colour
-                out[:, 0] = np.clip(out[:, 0] + 0.25 * (out[:, 0] - weighted_mean(out, weights)[0]), 0, 100)
-            out[:, 0] = np.clip(out[:, 0], 0, 100)
+                                cells=70, density=0.10)[:, None]
+                out = out * (1.0 - 0.4 * fleck) + light * (0.35 * glitter) * fleck
             return out
 
-        paint(frame, roi, mask * spec.opacity, edit)
+        paint(frame, roi, mask * spec.opacity, edit, anchor.light)
+
+
+def lip_mask(patch: np.ndarray, roi: Roi, outer: np.ndarray, inner: np.ndarray, iod: float) -> np.ndarray:
+    """Lipstick coverage in the ROI, 0-1: full to a crisp, anti-aliased lip line, none inside the mouth.
+
+    The tracked inner lip contour of an open mouth often lies on the lip itself, short of the teeth;
+    inside it, lip-coloured pixels (redder than the teeth, brighter than the dark of the mouth) next
+    to the contour are lips too, and are painted up to where the teeth begin, with a smooth edge.
+    """
+    lips = polygon_mask(roi, [outer])  # anti-aliased: a crisp lip line, as lipstick gives
+    mouth = polygon_mask(roi, [inner])
+    if mouth.max() <= 0.0:
+        return lips
+    opening = mouth > 0.5
+    linear = to_linear(patch)
+    redness = np.log(np.maximum(linear[..., 2], 1e-4) / np.maximum(linear[..., 1], 1e-4))
+    brightness = luminance(linear)
+    lip_only = (lips > 0.5) & ~cv2.dilate(opening.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if opening.sum() < 4 or lip_only.sum() < 10:
+        return lips * (1.0 - mouth)
+    lip_red, mouth_red = np.median(redness[lip_only]), np.percentile(redness[opening], 25)
+    lip_bright = np.median(brightness[lip_only])
+    red_enough = np.clip(2.0 * (redness - mouth_red) / max(lip_red - mouth_red, 0.05) - 0.6, 0.0, 1.0)
+    not_dark = np.clip(brightness / max(0.5 * lip_bright, 1e-4) - 0.5, 0.0, 1.0)
+    depth = inner_ramp(mouth, 0.1 * iod)  # 0 on the contour, 1 well inside the mouth
+    hard = (red_enough * not_dark).astype(np.float32)
+    near_lip = cv2.dilate((hard > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8))  # the smooth edge ends here
+    lip_like = cv2.GaussianBlur(hard, (0, 0), max(0.006 * iod, 0.5)) * near_lip
+    inside = np.clip(lip_like * 1.4 - 0.2, 0.0, 1.0) * (1.0 - depth) * mouth
+    return lips * np.maximum(1.0 - mouth, inside)
 
 
 class LipLinerRenderer(MakeupRenderer):
@@ -111,7 +144,7 @@ class LipLinerRenderer(MakeupRenderer):
                       max(int(round(width)), 1), cv2.LINE_AA, shift=4)
         mask = cut_out(feather(band.astype(np.float32) / 255.0, 0.25 * width), roi, [inner])
         target = self.target
-        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target))
+        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target), anchor.light)
 
 
 class EyeshadowRenderer(MakeupRenderer):
@@ -138,13 +171,14 @@ class EyeshadowRenderer(MakeupRenderer):
         # Soft towards the brow, crisp along the lash line: nothing below the lid, open or closed.
         mask = feather(polygon_mask(roi, shadows), softness) * polygon_mask(roi, lids)
         mask = cut_out(mask, roi, [_points(face, side.eye_opening) for side in lm.SIDES])
-        paint(frame, roi, mask * self.spec.opacity, partial(self._edit, corners))
+        paint(frame, roi, mask * self.spec.opacity, partial(self._edit, corners), anchor.light)
 
     def _edit(self, corners: list[tuple[np.ndarray, np.ndarray]], selection: Selection) -> np.ndarray:
         u, v = _lid_coordinates(selection.frame_xy(), corners)
-        out = shade(selection, _gradient(self.colours_lab, np.clip(u, 0.0, 1.0)), chroma_texture=0.5)
+        out = shade(selection, _gradient(self.colours, np.clip(u, 0.0, 1.0)), chroma_texture=0.5)
         if self.spec.finish == "shimmer":
-            out[:, 0] = np.clip(out[:, 0] + 28.0 * self.spec.shimmer * sparkle(u, v, cells=45, density=0.12), 0, 100)
+            fleck = sparkle(u, v, cells=45, density=0.12)[:, None]
+            out = out + selection.light.gains * (0.3 * self.spec.shimmer) * fleck
         return out
 
 
@@ -162,7 +196,7 @@ def _lid_coordinates(xy: tuple[np.ndarray, np.ndarray],
 
 
 def _gradient(stops: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Per-pixel Lab interpolated between colour stops spread over t in [0, 1]."""
+    """Per-pixel colour (N, 3) interpolated between colour stops (K, 3) spread over t in [0, 1]."""
     if len(stops) == 1:
         return np.broadcast_to(stops[0], t.shape + (3,)).astype(np.float32)
     positions = np.linspace(0.0, 1.0, len(stops))
@@ -186,7 +220,8 @@ class EyelinerRenderer(MakeupRenderer):
         mask = feather(polygon_mask(roi, lines), 0.004 * iod) * polygon_mask(roi, bounds)
         mask = cut_out(mask, roi, [_points(face, side.eye_opening) for side in lm.SIDES], grow_px=0)
         target = self.target
-        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, chroma_texture=0.2))
+        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, chroma_texture=0.2),
+              anchor.light)
 
     def _line(self, face: Face, side: lm.SideLandmarks, iod: float) -> tuple[np.ndarray, np.ndarray]:
         """The liner's outline for one eye, and the area above the lash line it may soften into."""
@@ -227,7 +262,7 @@ class BrowRenderer(MakeupRenderer):
             skin = np.percentile(inside, 90) if inside.size else 255.0
             hair = np.clip((skin - gray) / 40.0, 0.0, 1.0)  # darker than the skin around = hair
             weight = mask * self.spec.opacity * (0.55 + 0.45 * hair)
-            paint(frame, roi, weight, lambda selection: shade(selection, target, chroma_texture=0.3))
+            paint(frame, roi, weight, lambda selection: shade(selection, target, chroma_texture=0.3), anchor.light)
 
 
 class FoundationRenderer(MakeupRenderer):
@@ -244,8 +279,10 @@ class FoundationRenderer(MakeupRenderer):
             return
         reduce = 3 if iod > 60 else 2  # the tone change is smooth: a ninth of the pixels carry it
         softness = 0.04 * iod / reduce
-        # Fades out before the hairline and the jaw; the inset keeps the upsampled change inside the oval.
+        # Fades out well before the hairline and the jaw, so no edge shows where hair or the neck begins;
+        # the inset keeps the upsampled change inside the oval.
         mask = inner_ramp(polygon_mask(roi, [oval], reduce), 0.25 * iod / reduce, inset=1.0)
+        mask *= _forehead_fade(face, roi, reduce)
         features = [_points(face, lm.LIPS_OUTER)]
         for side in lm.SIDES:
             features += [_points(face, side.brow), _points(face, side.eye_opening)]
@@ -255,16 +292,14 @@ class FoundationRenderer(MakeupRenderer):
         target = self.target
 
         def edit(selection: Selection) -> np.ndarray:
-            lab = selection.lab
-            mean = weighted_mean(lab, selection.weights)
-            chroma_low = cv2.GaussianBlur(selection.region_lab[..., 1:], (0, 0), max(0.04 * iod / reduce, 1.0))
-            low = selection.pick(chroma_low)
-            out = np.empty_like(lab)
-            out[:, 0] = np.clip(lab[:, 0] + (target[0] - mean[0]), 0, 100)  # shading and texture kept
-            out[:, 1:] = target[1:] + (lab[:, 1:] - low) * 0.6 + (low - mean[1:]) * 0.2  # blotches evened
-            return out
+            # Shading and fine texture kept; colour variation at the scale of blotches mostly evened out.
+            low = selection.pick(cv2.GaussianBlur(selection.region_linear, (0, 0), max(0.06 * iod / reduce, 1.0)))
+            mean = weighted_mean(selection.linear, selection.weights)
+            fine = _chromaticity(selection.linear) / _chromaticity(low)
+            blotches = _chromaticity(low) / _chromaticity(mean[None])
+            return shade(selection, target, chroma_texture=0.0) * fine ** 0.5 * blotches ** 0.2
 
-        paint(frame, roi, mask * self.spec.coverage * self.spec.opacity, edit, reduce=reduce)
+        paint(frame, roi, mask * self.spec.coverage * self.spec.opacity, edit, anchor.light, reduce=reduce)
 
 
 class SoftPatchRenderer(MakeupRenderer):
@@ -284,10 +319,10 @@ class SoftPatchRenderer(MakeupRenderer):
         for side in lm.SIDES:
             axis = _points(face, side.cheek_axis)
             direction = axis[1] - axis[0]
-            if self.spec.type == "blush":
+            if self.spec.type == "blush":  # swept from the apple of the cheek up along the cheekbone
                 size = self.spec.size * iod
-                centre = _points(face, side.cheek_apple).mean(axis=0)
-                polygons.append(ellipse_polygon(centre, direction, 0.34 * size, 0.24 * size))
+                centre = 0.55 * _points(face, side.cheek_apple).mean(axis=0) + 0.45 * _points(face, side.cheekbone).mean(axis=0)
+                polygons.append(ellipse_polygon(centre, direction, 0.36 * size, 0.15 * size))
             elif self.spec.type == "highlighter":
                 bone = _points(face, side.cheekbone)
                 polygons.append(ellipse_polygon(bone.mean(axis=0), bone[0] - bone[-1], 0.22 * iod, 0.07 * iod))
@@ -303,7 +338,7 @@ class SoftPatchRenderer(MakeupRenderer):
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         iod = face.inter_ocular_px
         polygons = self.patches(face)
-        softness = (0.12 if self.spec.type == "blush" else 0.06) * iod
+        softness = (0.1 if self.spec.type == "blush" else 0.06) * iod
         roi = roi_around(np.vstack(polygons), 3 * softness, frame.shape)
         if roi is None:
             return
@@ -316,16 +351,35 @@ class SoftPatchRenderer(MakeupRenderer):
         right, left = face.iris_centres
 
         def edit(selection: Selection) -> np.ndarray:
-            lab = selection.lab
             out = shade(selection, target, chroma_texture=0.6)
-            out[:, 0] = lab[:, 0] + lightness_share * (out[:, 0] - lab[:, 0])
+            # Blush mostly changes the colour, highlighter and contour mostly the lightness.
+            before, after = luminance(selection.linear), np.maximum(luminance(out), 1e-4)
+            out *= ((np.maximum(before, 1e-4) / after) ** (1.0 - lightness_share))[:, None]
             if glitter:
                 u, v = face_coordinates(selection.frame_xy(), right, left - right)
-                out[:, 0] += 20.0 * glitter * sparkle(u, v, cells=60, density=0.08)
-            out[:, 0] = np.clip(out[:, 0], 0, 100)
+                out += selection.light.gains * (0.2 * glitter) * sparkle(u, v, cells=60, density=0.08)[:, None]
             return out
 
-        paint(frame, roi, mask * self.spec.opacity, edit, reduce=reduce)
+        paint(frame, roi, mask * self.spec.opacity, edit, anchor.light, reduce=reduce)
+
+
+def _chromaticity(linear: np.ndarray) -> np.ndarray:
+    """Colour without brightness: linear BGR (N, 3) over its luminance."""
+    return linear / np.maximum(luminance(linear), 1e-4)[:, None]
+
+
+def _forehead_fade(face: Face, roi: Roi, reduce: int) -> np.ndarray:
+    """1 up to the middle of the forehead, fading to 0 before the top of the face oval (the hairline)."""
+    brows = face.landmarks[[105, 334], :2].mean(axis=0)
+    top = face.landmarks[10, :2]
+    up = top - brows
+    height, width = roi.shape_at(reduce)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    local_brows = roi.local(brows[None], reduce)[0]
+    local_up = up * (width / roi.shape[1], height / roi.shape[0])
+    t = ((xs - local_brows[0]) * local_up[0] + (ys - local_brows[1]) * local_up[1]) / max(float(local_up @ local_up), 1e-6)
+    t = np.clip((1.0 - t) / 0.55, 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
 _RENDERERS: dict[str, type[MakeupRenderer]] = {
