@@ -100,7 +100,8 @@ def test_dashboard_end_to_end(shop, artifacts):
         origins.send_keys("https://boutique.example")
         driver.find_element("css selector", "#origins-form button").click()
         wait_for(driver, "return document.getElementById('origins').value === 'https://boutique.example';")
-        assert merchant_get(base, key, "/origins") == {"origins": ["https://boutique.example"]}
+        # The field shows what was typed before the save completes: wait for the server to have it.
+        assert eventually(lambda: merchant_get(base, key, "/origins") == {"origins": ["https://boutique.example"]})
         driver.save_screenshot(str(artifacts / "e2e_dashboard.png"))
     finally:
         driver.quit()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from tryon.camera import SHARP, CameraLook
 from tryon.geometry import PinholeCamera, transform_points
 from tryon.lighting import REFERENCE_LIGHT, Light
 from tryon.smoothing import OneEuroFilter
@@ -32,6 +33,7 @@ class FaceAnchor:
     pd_mm: the face's measured pupillary distance, when known: products can then be drawn at their
     true size (MediaPipe's camera-space centimetres are those of an average face, not this one).
     light: the scene's light on this face (tryon.lighting), so products are lit like the picture.
+    look: the camera's noise and blur on this face (tryon.camera), so overlays are as soft and grainy.
     """
 
     origin: np.ndarray
@@ -40,6 +42,7 @@ class FaceAnchor:
     camera: PinholeCamera
     pd_mm: float | None = None
     light: Light = field(default=REFERENCE_LIGHT)
+    look: CameraLook = SHARP
 
     def to_camera(self, local: np.ndarray) -> np.ndarray:
         """Anchor-local points (N, 3) to camera space."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tryon.camera import SHARP, CameraLook, add_noise, extra_blur, soften
 from tryon.lighting import REFERENCE_LIGHT, Light, to_linear, to_srgb
 
 
@@ -115,35 +116,49 @@ def warp_texture(frame_shape: tuple[int, ...], texture: Texture, homography: np.
 
 
 def composite(frame: np.ndarray, warped: Warped, *, opacity: float = 1.0, light: Light = REFERENCE_LIGHT,
-              shadow: Shadow | None = None) -> None:
-    """Blend a warped texture over the frame (in place), in linear light, lit by `light`.
+              look: CameraLook = SHARP, shadow: Shadow | None = None) -> None:
+    """Blend a warped texture over the frame (in place), in linear light, lit by `light`, seen by `look`.
 
     The texture's colours are under the reference light (a product photo); `light.apply` gives them
-    the scene's brightness and colour, as the camera would record the real object here.
+    the scene's brightness and colour, as the camera would record the real object here. The camera's
+    blur and noise (`look`) are given to the overlay too, so it is no sharper or cleaner than the
+    face it sits on (the noise is seeded by the frame, so a still renders the same every time).
     """
     x0, y0, width, height = warped.region
     target = frame[y0:y0 + height, x0:x0 + width]
+    layer = soften(np.dstack([warped.colour, warped.alpha]), look)
+    colour, alpha = layer[..., :3], layer[..., 3] * opacity
     background = to_linear(target)
-    alpha = warped.alpha * opacity
     if shadow is not None and shadow.strength > 0:
         background *= (1.0 - shadow.strength * _shadow_mask(alpha, shadow))[..., None]
     background *= (1.0 - alpha)[..., None]
-    background += light.apply(warped.colour) * opacity
-    target[...] = (to_srgb(background) + 0.5).astype(np.uint8)
+    background += light.apply(colour) * opacity
+    blended = to_srgb(background)
+    if look.noise_sigma > 0:
+        add_noise(blended, alpha, look, np.random.default_rng(int(target.sum())))
+    target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
 def draw_texture(frame: np.ndarray, texture: Texture, homography: np.ndarray, *, opacity: float = 1.0,
-                 shadow: Shadow | None = None, light: Light = REFERENCE_LIGHT) -> tuple[int, int, int, int] | None:
+                 shadow: Shadow | None = None, light: Light = REFERENCE_LIGHT,
+                 look: CameraLook = SHARP) -> tuple[int, int, int, int] | None:
     """Draw `texture` onto a BGR frame in place, mapped by `homography` (texture px -> frame px).
 
     Returns the (x, y, width, height) region that was touched, or None when nothing is visible.
     """
-    margin = 0.0 if shadow is None else 3.0 * shadow.blur + max(abs(shadow.offset[0]), abs(shadow.offset[1]))
-    warped = warp_texture(frame.shape, texture, homography, margin=margin)
+    warped = warp_texture(frame.shape, texture, homography, margin=margin_for(shadow, look))
     if warped is None:
         return None
-    composite(frame, warped, opacity=opacity, light=light, shadow=shadow)
+    composite(frame, warped, opacity=opacity, light=light, look=look, shadow=shadow)
     return warped.region
+
+
+def margin_for(shadow: Shadow | None, look: CameraLook) -> float:
+    """How far past the texture's own box a draw reaches: its shadow, and the camera blur given to it."""
+    reach = 3.0 * extra_blur(look)
+    if shadow is not None:
+        reach += 3.0 * shadow.blur + max(abs(shadow.offset[0]), abs(shadow.offset[1]))
+    return reach
 
 
 def _shadow_mask(alpha: np.ndarray, shadow: Shadow) -> np.ndarray:

@@ -159,10 +159,10 @@ class GlassesRenderer:
         """Draw the glasses on `frame` (BGR, in place) at the anchor's eyeglass plane."""
         placement = self.placement(anchor)
         for texture, homography, opacity in placement.temples:
-            draw_texture(frame, texture, homography, opacity=opacity, light=anchor.light)
+            draw_texture(frame, texture, homography, opacity=opacity, light=anchor.light, look=anchor.look)
         eye_px = anchor.eye_distance * anchor.camera.focal_px / max(-anchor.origin[2], 1e-6)
         shadow = Shadow(offset=(0.01 * eye_px, 0.07 * eye_px), blur=0.05 * eye_px, strength=self.shadow_strength)
-        draw_texture(frame, self.asset.front, placement.front, shadow=shadow, light=anchor.light)
+        draw_texture(frame, self.asset.front, placement.front, shadow=shadow, light=anchor.light, look=anchor.look)
 
     @property
     def frame_width_mm(self) -> float:

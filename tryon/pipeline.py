@@ -11,9 +11,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from tryon.anchor import AnchorSmoother, FaceAnchor, anchor_from_face
+from tryon.camera import estimate_camera
 from tryon.fit import FaceMeasurer, FitEstimate, FitEstimator, estimate
 from tryon.lighting import LightSmoother, estimate_light
 from tryon.products import Product, in_layer_order
@@ -69,7 +71,8 @@ class TryOnEngine:
         fit = None
         seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
         for index, face in enumerate(faces):
-            anchor = replace(anchor_from_face(face), light=estimate_light(frame, face))
+            anchor = replace(anchor_from_face(face), light=estimate_light(frame, face),
+                             look=estimate_camera(frame, _face_box(face)))
             if self._smoother is not None and self._light_smoother is not None:
                 anchor = self._smoother(anchor, seconds)
                 anchor = replace(anchor, light=self._light_smoother(anchor.light, seconds))
@@ -104,3 +107,9 @@ class TryOnEngine:
         """Track and draw in one step; returns the new image and what was tracked."""
         tracked = self.track(frame, timestamp_ms)
         return self.draw(frame, tracked, products), tracked
+
+
+def _face_box(face: Face) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of the face's landmarks in the frame."""
+    x, y, width, height = cv2.boundingRect(face.landmarks[:, :2].astype(np.float32))
+    return int(x), int(y), int(width), int(height)
