@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import load_face
+from tests.conftest import FACES, load_face
 from tryon.anchor import anchor_from_face
-from tryon.fit import (FITS, NARROW, WIDE, FaceMeasurer, FitEstimate, FitEstimator, fit_advice, measure_frame,
-                       parse_frame_size)
+from tryon.fit import (FACE_SIDES, FITS, IRIS_DIAMETER_MM, NARROW, WIDE, FaceMeasurer, FitEstimate, FitEstimator,
+                       fit_advice, iris_diameter_px, measure_frame, parse_frame_size)
 from tryon.glasses import GlassesSpec
 from tryon.pipeline import TryOnEngine
 from tryon.tracking import FaceTracker
 from tryon.web.sizing import glasses_tried, size_report
+
+
+# Bizygomatic breadth, ANSUR II 2012 (US Army, caliper on living subjects): mean, SD in mm.
+ANSUR_BIZYGOMATIC_MM = {"male": (142.6, 6.2), "female": (133.8, 5.6)}
+
+
+def london_sexes() -> dict[str, str]:
+    """Sex of each person of the London set, by id ("001")."""
+    with open(FACES / "people.csv", newline="") as table:
+        return {row["id"]: row["sex"] for row in csv.DictReader(table)}
+
+
+def measured(still_tracker, name):
+    photo = load_face(name)
+    return FaceMeasurer(still_tracker).measure(photo, still_tracker.detect(photo).primary)
 
 
 def rotated(image, degrees):
@@ -86,25 +102,64 @@ def test_frame_size_markings():
     assert GlassesSpec.model_validate({"name": "x", "size": "52-18-140", "frame_width_mm": 138}).frame_width_mm == 138
 
 
+@pytest.mark.parametrize("expression", ["neutral", "smiling"])
+def test_face_width_matches_anthropometry(still_tracker, expression):
+    """13 people of the London set: each sex's mean face width within 5 mm of ANSUR's bizygomatic breadth."""
+    widths = {"male": [], "female": []}
+    for person, sex in london_sexes().items():
+        measurement = measured(still_tracker, f"{person}_{expression}.jpg")
+        assert measurement.usable, (person, measurement.reason)
+        widths[sex].append(measurement.face_width_mm)
+    for sex, (mean, _) in ANSUR_BIZYGOMATIC_MM.items():
+        assert abs(np.mean(widths[sex]) - mean) < 5.0, (sex, widths[sex])
+    assert np.mean(widths["male"]) > np.mean(widths["female"])
+
+
+def test_face_width_is_the_same_near_and_far(still_tracker):
+    """lisa1-4: one slim woman at several distances from a webcam; the face sides look smaller near by."""
+    widths = [measured(still_tracker, f"lisa{index}.jpg").face_width_mm for index in range(1, 5)]
+    assert max(widths) - min(widths) < 6.0, widths
+    women_mean, women_sd = ANSUR_BIZYGOMATIC_MM["female"]
+    assert all(women_mean - 2.5 * women_sd < width < women_mean for width in widths), widths
+
+
+def test_perspective_correction_fades_with_distance(still_tracker):
+    """The same face pixels in a frame from a longer lens (a camera farther away) need less correction:
+    from far away the width is the outline at the iris scale."""
+    face = still_tracker.detect(load_face("001_neutral.jpg")).primary
+    width, height = face.image_size
+    points = face.landmarks[:, :2]
+    mm_per_px = IRIS_DIAMETER_MM / iris_diameter_px(face)
+    outline_mm = np.linalg.norm(points[FACE_SIDES[1]] - points[FACE_SIDES[0]]) * mm_per_px
+    widths = [measure_frame(dataclasses.replace(face, image_size=(width * zoom, height * zoom))).face_width_mm
+              for zoom in (1, 4, 1000)]
+    assert widths[0] > widths[1] > widths[2] == pytest.approx(outline_mm, rel=1e-3)
+    # Taken at about 50 cm (the webcam's field of view): +9%. The old correction (MediaPipe's pose
+    # distance, 38 cm, and the full geometric shrinking) added 19%.
+    assert widths[0] / outline_mm == pytest.approx(1.09, abs=0.02)
+
+
+# The ideal frame front is the face width + 2 mm (slight clearance at the temples); within 6 mm fits.
 @pytest.mark.parametrize("face_width, frame_width, verdict", [
-    (150.0, 140.0, FITS),     # the ideal: 10 mm inside the face outline
-    (150.0, 134.0, FITS),     # 6 mm under the ideal: still fits
-    (150.0, 133.5, NARROW),
-    (150.0, 146.0, FITS),
-    (150.0, 146.5, WIDE),
-    (135.0, 145.0, WIDE),     # a small face and a 145 mm frame
-    (160.0, 130.0, NARROW),
+    (140.0, 142.0, FITS),     # the ideal: as wide as the face, with slight clearance
+    (140.0, 136.0, FITS),     # 6 mm under the ideal: still fits
+    (140.0, 135.5, NARROW),   # the temples show past the frame
+    (140.0, 148.0, FITS),
+    (140.0, 148.5, WIDE),     # the frame hangs off the sides of the face
+    (128.0, 145.0, WIDE),     # a small face and a 145 mm frame
+    (150.0, 134.0, NARROW),   # a wide face and a small frame
 ])
 def test_fit_decisions(face_width, frame_width, verdict):
     assert fit_advice(face_width, frame_width) == verdict
 
 
 def test_size_report_lists_the_frames_that_fit(catalog):
-    fit = FitEstimate(pd_mm=62.0, face_width_mm=150.0, accuracy_mm=2.9, confidence=0.9, frames_used=20)
+    fit = FitEstimate(pd_mm=62.0, face_width_mm=139.0, accuracy_mm=2.9, confidence=0.9, frames_used=20)
     widths = {"small": 128.0, "medium": 141.0, "large": 152.0}
     report = size_report(fit, glasses_tried(catalog, ["evening", "round"]), widths)  # a look, then glasses
     assert report["fitting"] == ["medium"]
-    assert report["advice"] == {"product": "round", "frame_width_mm": 136.0, "verdict": FITS}  # 4 mm under 140
+    assert report["ideal_frame_width_mm"] == 141.0
+    assert report["advice"] == {"product": "round", "frame_width_mm": 136.0, "verdict": FITS}  # 5 mm under 141
     assert report["pd_mm"] == 62.0 and "optician" in report["statement"]
     assert size_report(None, None, widths) is None
     assert glasses_tried(catalog, ["ruby-matte", "natural"]) is None

@@ -5,6 +5,22 @@ The scale comes from the iris: its visible diameter is close to 11.7 mm in almos
 normalised copy of the face (the landmark model's iris outline shifts slightly with head roll).
 Only frontal, eyes-open frames count (blendshapes and head pose say which); the estimate is the
 median over those frames. Nothing is stored: an estimate lives as long as its stream.
+
+Face width is the soft-tissue width of the face at the cheekbones: the face outline just in front
+of the ears, where the zygomatic arches are widest (landmarks 234/454 sit there in frontal views:
+on the cheek contour at the ear root, about 2 cm below the eyes). It is compared with the
+bizygomatic breadth of anthropometric surveys (ANSUR II 2012: men 142.6 +- 6.2 mm, women
+133.8 +- 5.6 mm). That is a spreading-caliper measurement on living people, the tips on the skin
+over the arches: it includes the soft tissue (pressed a little by the tips), so the photo outline
+should read the same or a few mm more. No offset is applied for that, there being no published
+figure to take it from; the breadth of the bare bone, several mm less on each side, does not apply.
+
+The outline lies about 6 cm behind the irises (MediaPipe's canonical face), so a camera close by
+sees it smaller than the iris scale says: by D / (D + depth) at a distance D. D follows from the
+iris (its millimetres per pixel times the focal length in pixels), which needs the camera's field
+of view; photos do not say it, so a webcam's is assumed (`CAMERA_VERTICAL_FOV_DEGREES`). The
+landmark model's outline follows that shrinking only in part (`OUTLINE_PERSPECTIVE_RESPONSE`), and
+only that part is undone.
 """
 
 from __future__ import annotations
@@ -16,14 +32,28 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from tryon.geometry import transform_points
 from tryon.tracking import LEFT_IRIS, RIGHT_IRIS, Face, FaceTracker
 
 IRIS_DIAMETER_MM = 11.7
 IRIS_DIAMETER_SPREAD = 0.5 / 11.7  # relative spread between people: the floor of the accuracy
 RIGHT_IRIS_EDGES = (469, 471)  # the iris contour's two points across the eye
 LEFT_IRIS_EDGES = (474, 476)
-FACE_SIDES = (234, 454)  # the face outline at the cheekbones
+FACE_SIDES = (234, 454)  # the face outline at the cheekbones, just in front of the ears
+# Canonical vertices on the eyelids over the irises (upper and lower, both eyes): their depth stands
+# for the irises' (the canonical mesh has no iris vertices).
+IRIS_PLANE = (159, 145, 386, 374)
+# The camera's vertical field of view, for the distance to the face: a webcam's (Logitech C920: 78
+# degrees diagonal at 16:9 is 43 degrees vertical; laptop webcams 35-45). A phone held upright
+# sees about 65 degrees vertically: its selfies are then taken as farther away than they are and
+# their widths come out about 4% small at 30 cm. MediaPipe's own 63 degrees would treat the
+# London studio photos as taken from 32 cm and lisa1-4 as from 23-42 cm.
+CAMERA_VERTICAL_FOV_DEGREES = 43.0
+# Share of the geometric perspective shrinking of the face outline that MediaPipe's landmarks
+# follow: London photos re-rendered through a pinhole camera at 25-100 cm (face mesh textured from
+# the photo, the rest of the photo behind it at the depth of the face sides) shrink the true
+# outline/eye-distance ratio by 5-20%, and MediaPipe's by 0.45-0.93 of that, median 0.71
+# (bench/bench_fit.py --perspective).
+OUTLINE_PERSPECTIVE_RESPONSE = 0.7
 MAX_YAW_DEGREES = 12.0
 MAX_PITCH_DEGREES = 15.0
 MAX_BLINK = 0.35
@@ -56,9 +86,14 @@ class FitEstimate:
         return {key: round(value, 1) if isinstance(value, float) else value for key, value in asdict(self).items()}
 
 
+def head_rotation(face: Face) -> np.ndarray:
+    """The 3x3 rotation of the face's pose matrix, its scale taken out."""
+    return face.matrix[:3, :3] / np.linalg.norm(face.matrix[:3, :3], axis=0)
+
+
 def head_angles(face: Face) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees from the face's pose matrix."""
-    rotation = face.matrix[:3, :3] / np.linalg.norm(face.matrix[:3, :3], axis=0)
+    rotation = head_rotation(face)
     yaw = math.degrees(math.asin(float(np.clip(-rotation[2, 0], -1, 1))))
     pitch = math.degrees(math.atan2(rotation[2, 1], rotation[2, 2]))
     roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
@@ -75,23 +110,56 @@ def usable_pose(face: Face) -> str:
     return ""
 
 
+def iris_diameter_px(face: Face) -> float:
+    """Mean width of the two iris outlines, in pixels."""
+    points = face.landmarks[:, :2]
+    return float(np.mean([np.linalg.norm(points[a] - points[b]) for a, b in (RIGHT_IRIS_EDGES, LEFT_IRIS_EDGES)]))
+
+
+def camera_distance_mm(face: Face, mm_per_px: float) -> float:
+    """How far the irises are from the camera: a pixel at distance D spans D / focal millimetres.
+
+    The focal length is the assumed webcam's (`CAMERA_VERTICAL_FOV_DEGREES`) for this image height.
+    """
+    height = face.image_size[1]
+    focal_px = height / (2.0 * math.tan(math.radians(CAMERA_VERTICAL_FOV_DEGREES) / 2.0))
+    return focal_px * mm_per_px
+
+
+def sides_depth_mm(face: Face) -> float:
+    """How far the face sides (the outline at the cheekbones) lie behind the irises, along the view.
+
+    From MediaPipe's canonical face turned as the head is (its 6 cm straight on), since the
+    landmarks' own depths are not metric.
+    """
+    depth_towards_camera = (face.canonical @ head_rotation(face).T)[:, 2] * 10.0  # cm -> mm
+    return float(np.mean(depth_towards_camera[list(IRIS_PLANE)]) - np.mean(depth_towards_camera[list(FACE_SIDES)]))
+
+
+def perspective_gain(face: Face, mm_per_px: float) -> float:
+    """Factor from the outline's width at the iris scale to its true width.
+
+    At a distance D the sides, `depth` farther away, look D / (D + depth) as wide as they would at
+    the irises' distance; the landmarks follow OUTLINE_PERSPECTIVE_RESPONSE of that shrinking.
+    """
+    depth = sides_depth_mm(face)
+    distance = camera_distance_mm(face, mm_per_px)
+    return 1.0 / (1.0 - OUTLINE_PERSPECTIVE_RESPONSE * depth / (distance + depth))
+
+
 def measure_frame(face: Face) -> FrameMeasurement:
     """PD and face width from one face, if it is frontal with the eyes open."""
     gate = usable_pose(face)
     if gate:
         return FrameMeasurement(False, gate)
-    points = face.landmarks[:, :2]
-    iris_px = float(np.mean([np.linalg.norm(points[a] - points[b]) for a, b in (RIGHT_IRIS_EDGES, LEFT_IRIS_EDGES)]))
+    iris_px = iris_diameter_px(face)
     if iris_px < MIN_IRIS_PX:
         return FrameMeasurement(False, "face too far away")
+    points = face.landmarks[:, :2]
     mm_per_px = IRIS_DIAMETER_MM / iris_px
     pd_mm = float(np.linalg.norm(points[LEFT_IRIS] - points[RIGHT_IRIS])) * mm_per_px
-    # The cheekbones lie deeper than the irises and so look smaller: correct by the depth ratio of
-    # the posed canonical face.
-    posed = transform_points(face.matrix, face.canonical[[FACE_SIDES[0], FACE_SIDES[1], 159, 386]])
-    depth_ratio = float(np.mean(-posed[:2, 2]) / np.mean(-posed[2:, 2]))
-    face_width_mm = float(np.linalg.norm(points[FACE_SIDES[1]] - points[FACE_SIDES[0]])) * mm_per_px * depth_ratio
-    return FrameMeasurement(True, "", pd_mm, face_width_mm, iris_px)
+    outline_mm = float(np.linalg.norm(points[FACE_SIDES[1]] - points[FACE_SIDES[0]])) * mm_per_px
+    return FrameMeasurement(True, "", pd_mm, outline_mm * perspective_gain(face, mm_per_px), iris_px)
 
 
 def estimate(measurements: Iterable[FrameMeasurement]) -> FitEstimate | None:
@@ -148,7 +216,8 @@ class FaceMeasurer:
         scale = measure_frame(upright)
         if not scale.usable:
             return scale
-        # The upright copy gives the millimetre scale; the face's shape comes from the tracked face.
+        # The upright copy gives the millimetre scale; the face's shape, and the perspective of the
+        # camera that took it, come from the tracked face in its own frame.
         shape = measure_frame(face)
         return FrameMeasurement(True, "", scale.pd_mm, shape.face_width_mm * scale.pd_mm / shape.pd_mm, scale.iris_px)
 
@@ -203,18 +272,33 @@ def parse_frame_size(marking: str) -> FrameSize:
 
 
 FITS, NARROW, WIDE = "fits", "narrow", "wide"
-# The face outline at eye level (landmarks 234/454) runs along the sides of the head; a frame front
-# sits about 10 mm inside it. Within 6 mm of that it fits.
-IDEAL_FRAME_OFFSET_MM = -10.0
-FIT_TOLERANCE_MM = 6.0
+IDEAL_FRAME_OFFSET_MM = 2.0  # slight clearance, 1 mm a side: see ideal_frame_width
+FIT_TOLERANCE_MM = 6.0  # 3 mm a side: see fit_advice
 
 
 def ideal_frame_width(face_width_mm: float) -> float:
+    """The frame front width that suits a face: its width at the cheekbones plus slight clearance.
+
+    Opticians fit the frame front to the widest points of the face at eye level: "the outer edge of
+    the frame should be even with the widest points on the head" and "wide enough so there is just
+    slight clearance between the frame temples and the sides of your head" (Spectacle, General
+    Frame Selection Guidelines, spectaclelovesyou.com/pages/frame-selection-guidelines). Seen
+    straight on, a frame too wide hangs off the sides of the face and one too narrow shows the
+    temples running past it; retail fitting guides say the same ("the frame front lands close to
+    that boundary, without clearly extending past it or sitting notably inside it",
+    parisee.com/en/how-to-choose-glasses-for-face-width). The measured width is that boundary
+    (the face outline at the cheekbones), so the ideal front is 1 mm wider on each side.
+    """
     return face_width_mm + IDEAL_FRAME_OFFSET_MM
 
 
 def fit_advice(face_width_mm: float, frame_width_mm: float) -> str:
-    """"fits", "narrow" or "wide": a frame's front width against the measured face width."""
+    """"fits", "narrow" or "wide": a frame's front width against the measured face width.
+
+    A front within FIT_TOLERANCE_MM of the ideal fits: 3 mm a side, about one size step (lens widths
+    come in 2 mm steps, 4 mm of front width), and no finer than the measurement (the iris scale
+    alone is good to +-4%, +-6 mm of a 140 mm face).
+    """
     difference = frame_width_mm - ideal_frame_width(face_width_mm)
     if difference < -FIT_TOLERANCE_MM:
         return NARROW
