@@ -8,6 +8,7 @@ from tests.conftest import load_face
 from tests.support.conditions import webcam_like
 from tryon.camera import estimate_blur, estimate_camera
 from tryon.compositing import warp_texture
+from tryon.glasses import lens_sheen
 from tryon.lighting import _cheek_polygons
 from tryon.pipeline import TryOnEngine
 
@@ -49,3 +50,27 @@ def test_the_frame_rim_is_as_grainy_and_soft_as_the_face(still_tracker, catalog,
     look = estimate_camera(frame, cv2.boundingRect(face.landmarks[:, :2].astype(np.float32)))
     rim_blur = estimate_blur(gray, edges, noise_sigma=0.67 * look.noise_sigma)
     assert abs(rim_blur - look.blur_sigma) < 0.35 * look.blur_sigma, (rim_blur, look)
+
+
+def test_lens_reflection_slides_across_the_lens_as_the_head_turns(catalog):
+    asset = catalog.get("aviator").asset
+    height, width = asset.front.levels[0].shape[:2]
+    v, u = np.mgrid[0:height, 0:width].astype(np.float32)
+    row = int(asset.lens_centres[0, 1])
+
+    def brightest_x(view):
+        sheen = lens_sheen(u, v, asset.lens_centres, asset.lens_width_px, view)
+        return int(np.argmax(sheen[row, : width // 2]))
+
+    straight, turned = brightest_x((0.0, 0.0)), brightest_x((0.15, 0.0))
+    assert abs(turned - straight) > 0.2 * asset.lens_width_px
+
+
+def test_clear_lenses_are_nearly_invisible_but_for_their_edge(catalog):
+    asset = catalog.get("round").asset
+    alpha = asset.front.levels[0][..., 3].astype(np.float32) / 255
+    lens = asset.lenses.levels[0][..., 3] > 0
+    middle = cv2.erode(lens.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    assert alpha[middle].mean() < 0.03
+    edge = lens & ~middle & (asset.front.levels[0][..., 3] < 200)
+    assert alpha[edge].max() > 0.15

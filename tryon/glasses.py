@@ -16,10 +16,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tryon.anchor import FaceAnchor
-from tryon.compositing import Shadow, Texture, draw_texture
+from tryon.compositing import Shadow, Texture, Warped, composite, draw_texture, margin_for, warp_texture
 from tryon.errors import InvalidImageError, ProductError
 from tryon.fit import parse_frame_size
 from tryon.imaging import decode_image
+from tryon.lighting import to_linear, to_srgb
 from tryon.tracking import Face
 
 Point = tuple[float, float]
@@ -122,6 +123,8 @@ class GlassesAsset:
         self.lens_centres = np.array(sorted(centres), dtype=np.float64)
         self.hinge_y = spec.hinge_y_px if spec.hinge_y_px is not None else float(self.lens_centres[:, 1].mean())
         self.front = Texture.from_bgra(_with_lenses(front_bgra, lenses, spec))
+        self.lenses = Texture.from_bgra(_lens_coverage(alpha.shape, lenses)) if lenses else None
+        self.lens_width_px = float(np.mean([np.ptp(np.nonzero(r.mask)[1]) for r in lenses])) if lenses else 0.0
         self.temple = Texture.from_bgra(_fade_towards_ear(temple_bgra)) if temple_bgra is not None else None
 
     @classmethod
@@ -135,6 +138,21 @@ class GlassesAsset:
         front = _read_bgra(directory / spec.front_image)
         temple = _read_bgra(directory / spec.temple_image) if spec.temple_image else None
         return cls(spec, front, temple)
+
+    def picture(self) -> np.ndarray:
+        """The product as a store shows it (BGRA, front view): frame, lenses as they render, a reflection."""
+        level = self.front.levels[0].astype(np.float32)
+        alpha = level[..., 3:4] / 255.0
+        colour = to_linear(np.clip(level[..., :3] / np.maximum(alpha, 1 / 255) + 0.5, 0, 255).astype(np.uint8))
+        if self.lenses is not None:
+            height, width = alpha.shape[:2]
+            v, u = np.mgrid[0:height, 0:width].astype(np.float32)
+            sheen = lens_sheen(u, v, self.lens_centres, self.lens_width_px, (0.0, 0.0))
+            lens = self.lenses.levels[0][..., 3:4] / 255.0
+            added = self.spec.lens_reflection * sheen[..., None] * lens
+            colour = (colour * alpha + added) / np.maximum(alpha + added.max(axis=2, keepdims=True), 1e-6)
+            alpha = np.clip(alpha + added.max(axis=2, keepdims=True), 0, 1)
+        return np.dstack([to_srgb(colour), alpha * 255.0]).round().astype(np.uint8)
 
     @property
     def lens_distance_px(self) -> float:
@@ -162,7 +180,25 @@ class GlassesRenderer:
             draw_texture(frame, texture, homography, opacity=opacity, light=anchor.light, look=anchor.look)
         eye_px = anchor.eye_distance * anchor.camera.focal_px / max(-anchor.origin[2], 1e-6)
         shadow = Shadow(offset=(0.01 * eye_px, 0.07 * eye_px), blur=0.05 * eye_px, strength=self.shadow_strength)
-        draw_texture(frame, self.asset.front, placement.front, shadow=shadow, light=anchor.light, look=anchor.look)
+        front = warp_texture(frame.shape, self.asset.front, placement.front, margin=margin_for(shadow, anchor.look))
+        if front is None:
+            return
+        self._add_reflections(front, placement.front, anchor)
+        composite(frame, front, shadow=shadow, light=anchor.light, look=anchor.look)
+
+    def _add_reflections(self, front: Warped, homography: np.ndarray, anchor: FaceAnchor) -> None:
+        """Light the room reflects off the lenses, sliding across them with the head pose (added, in place)."""
+        asset = self.asset
+        if asset.lenses is None or asset.spec.lens_reflection <= 0:
+            return
+        coverage = warp_texture(front.alpha.shape, asset.lenses, homography, region=front.region)
+        if coverage is None:
+            return
+        to_camera = -anchor.origin / max(float(np.linalg.norm(anchor.origin)), 1e-9)
+        view = (float(to_camera @ anchor.rotation[:, 0]), float(to_camera @ anchor.rotation[:, 1]))
+        u, v = front.texture_coordinates(homography)
+        sheen = lens_sheen(u, v, asset.lens_centres, asset.lens_width_px, view) * coverage.alpha
+        front.colour += (asset.spec.lens_reflection * sheen)[..., None]
 
     @property
     def frame_width_mm(self) -> float:
@@ -232,32 +268,67 @@ def _temple_homography(temple: Texture, anchor: FaceAnchor, hinge: np.ndarray, l
     return _homography(corners, anchor.project(local))
 
 
+CLEAR_LENS_OPACITY = 0.2  # below this a lens is clear: only its edge and reflections show
+LENS_EDGE = 0.012  # width of the lens's visible edge (its bevel), as a share of the lens width
+
+
 def _with_lenses(front_bgra: np.ndarray, lenses: list[LensRegion], spec: GlassesSpec) -> np.ndarray:
-    """Fill the lens openings with the tint (with its gradient and a soft reflection) under the frame."""
-    if not lenses or spec.lens_opacity <= 0:
+    """Fill the lens openings under the frame: a tinted lens with its gradient, or a clear one that
+    is nearly invisible; both with a faint edge where the lens bevel catches the light.
+
+    Reflections are not baked in: they follow the head pose at render time (`lens_sheen`).
+    """
+    if not lenses:
         return front_bgra
     height, width = front_bgra.shape[:2]
     tint = np.array([int(spec.lens_tint[i:i + 2], 16) for i in (5, 3, 1)], dtype=np.float32)  # BGR
+    clear = spec.lens_opacity < CLEAR_LENS_OPACITY
     lens_alpha = np.zeros((height, width), np.float32)
     lens_colour = np.zeros((height, width, 3), np.float32)
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    rows = np.arange(height, dtype=np.float32)[:, None]
     for region in lenses:
         ys, xs = np.nonzero(region.mask)
         top, bottom = ys.min(), ys.max()
-        mask = cv2.dilate(region.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        mask = cv2.dilate(region.mask.astype(np.uint8), np.ones((5, 5), np.uint8))
+        edge_px = max(int(round(LENS_EDGE * (xs.max() - xs.min()))), 1)
+        inner = cv2.erode(region.mask.astype(np.uint8), np.ones((2 * edge_px + 1,) * 2, np.uint8))
+        edge = cv2.GaussianBlur(((mask > 0) & (inner == 0)).astype(np.float32), (0, 0), 0.5 * edge_px)
         relative_y = np.clip((rows - top) / max(bottom - top, 1), 0, 1)
-        opacity = spec.lens_opacity * (1.0 + spec.lens_gradient * (0.6 - relative_y))
-        band = (cols - xs.min()) + 0.6 * (rows - top) - 0.35 * (xs.max() - xs.min())
-        reflection = spec.lens_reflection * np.exp(-((band / (0.12 * (xs.max() - xs.min() + 1))) ** 2))
-        lens_alpha = np.where(mask, np.clip(opacity + reflection, 0, 1), lens_alpha)
-        mix = reflection / np.maximum(opacity + reflection, 1e-6)
-        shade = tint[None, None, :] * (1 - mix[..., None]) + 255.0 * mix[..., None]
-        lens_colour = np.where(mask[..., None], shade, lens_colour)
+        body = 0.012 if clear else spec.lens_opacity * (1.0 + spec.lens_gradient * (0.6 - relative_y))
+        alpha = np.clip(body + 0.3 * edge, 0, 1)
+        colour = np.where(edge[..., None] > 0.05, 0.6 * tint + 40.0, tint) if clear else tint
+        inside = mask > 0
+        lens_alpha = np.where(inside, np.broadcast_to(alpha, lens_alpha.shape), lens_alpha)
+        lens_colour = np.where(inside[..., None], np.broadcast_to(colour, lens_colour.shape), lens_colour)
     frame_alpha = front_bgra[..., 3].astype(np.float32) / 255.0
     out_alpha = frame_alpha + lens_alpha * (1 - frame_alpha)
     colour = (front_bgra[..., :3] * frame_alpha[..., None]
               + lens_colour * (lens_alpha * (1 - frame_alpha))[..., None]) / np.maximum(out_alpha, 1e-6)[..., None]
     return np.dstack([np.clip(colour, 0, 255), out_alpha * 255.0]).round().astype(np.uint8)
+
+
+def _lens_coverage(shape: tuple[int, int], lenses: list[LensRegion]) -> np.ndarray:
+    """BGRA image: white where the lenses are (alpha), for warping the lens area with the front."""
+    alpha = np.zeros(shape, np.uint8)
+    for region in lenses:
+        alpha[cv2.dilate(region.mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = 255
+    return np.dstack([np.full(shape + (3,), 255, np.uint8), alpha])
+
+
+def lens_sheen(u: np.ndarray, v: np.ndarray, lens_centres: np.ndarray, lens_width: float,
+               view: tuple[float, float]) -> np.ndarray:
+    """The reflection of a bright window across a lens, 0-1, at texture coordinates (u, v).
+
+    A diagonal soft band and a fainter second one; `view` (the camera direction's components along
+    the lens plane's x and y) slides them across the lens as the head turns, as a reflection of the
+    room does, instead of a haze fixed to the lens.
+    """
+    right = u > lens_centres.mean(axis=0)[0]
+    cx = np.where(right, lens_centres[1, 0], lens_centres[0, 0])
+    cy = np.where(right, lens_centres[1, 1], lens_centres[0, 1])
+    across = ((u - cx) * 0.8 + (v - cy) * 0.6) / lens_width - 2.2 * view[0] + 1.6 * view[1]
+    band = np.exp(-(((across + 0.18) / 0.14) ** 2)) + 0.4 * np.exp(-(((across - 0.15) / 0.06) ** 2))
+    return (0.6 * band).astype(np.float32)
 
 
 def _fade_towards_ear(temple_bgra: np.ndarray) -> np.ndarray:

@@ -8,7 +8,9 @@ import json
 import numpy as np
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from tryon.errors import UnknownProductError
 from tryon.fit import fit_advice
+from tryon.glasses import GlassesRenderer
 from tryon.imaging import MIME_TYPES, decode_image, encode_image
 from tryon.pipeline import TryOnEngine, Tracked
 from tryon.store.merchants import record_event
@@ -51,8 +53,12 @@ def list_products():
 
 @api.get("/products/<sku>/front.png")
 def product_image(sku: str):
-    """The front image of a published glasses product (for catalogue pages)."""
-    response = Response(public_catalog().image(sku, "front"), mimetype="image/png")
+    """A published glasses product's picture for catalogue pages: the frame with its lenses as the try-on
+    renders them (a tinted lens shows tinted), not the bare frame image."""
+    product = public_catalog().get(sku)
+    if not isinstance(product, GlassesRenderer):
+        raise UnknownProductError(f"{sku!r} is not a glasses product")
+    response = Response(encode_image(product.asset.picture(), "png"), mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
