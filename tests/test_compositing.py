@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 
 from tests.support.conditions import linear_to_srgb, srgb_to_linear
-from tryon.compositing import Shadow, Texture, draw_texture
+from tryon.compositing import Shadow, Texture, contact_shadow, draw_texture
 from tryon.lighting import Light
 
 
@@ -68,3 +68,10 @@ def test_texture_is_lit_by_the_scene_light():
     expected = linear_to_srgb(srgb_to_linear(reference[20:21, 20:21]) * gains)[0, 0]
     assert np.abs(warm[20, 20].astype(int) - expected).max() <= 1
     assert warm[20, 20, 2] > warm[20, 20, 1] > warm[20, 20, 0]
+
+
+def test_contact_shadow_darkens_a_soft_spot_only():
+    frame = np.full((60, 60, 3), 180, np.uint8)
+    contact_shadow(frame, np.array([[30.0, 30.0]]), sigma=3.0, strength=0.4)
+    assert frame[30, 30].mean() < 150 and frame[30, 36].mean() > frame[30, 30].mean()
+    assert (frame[:, :15] == 180).all()

@@ -153,6 +153,22 @@ def draw_texture(frame: np.ndarray, texture: Texture, homography: np.ndarray, *,
     return warped.region
 
 
+def contact_shadow(frame: np.ndarray, centres: np.ndarray, sigma: float, strength: float) -> None:
+    """Darken the frame (in place, in linear light) in soft round spots: where an object touches the skin
+    (nose pads), the skin gets less light. centres (N, 2) frame pixels; sigma in pixels."""
+    radius = int(math.ceil(3 * sigma))
+    height, width = frame.shape[:2]
+    for cx, cy in np.asarray(centres, np.float64):
+        x0, y0 = max(int(cx) - radius, 0), max(int(cy) - radius, 0)
+        x1, y1 = min(int(cx) + radius + 1, width), min(int(cy) + radius + 1, height)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        spot = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2))
+        patch = frame[y0:y1, x0:x1]
+        patch[...] = (to_srgb(to_linear(patch) * (1.0 - strength * spot)[..., None]) + 0.5).astype(np.uint8)
+
+
 def margin_for(shadow: Shadow | None, look: CameraLook) -> float:
     """How far past the texture's own box a draw reaches: its shadow, and the camera blur given to it."""
     reach = 3.0 * extra_blur(look)

@@ -16,7 +16,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tryon.anchor import FaceAnchor
-from tryon.compositing import Shadow, Texture, Warped, composite, draw_texture, margin_for, warp_texture
+from tryon.compositing import (Shadow, Texture, Warped, composite, contact_shadow, draw_texture, margin_for,
+                               warp_texture)
 from tryon.errors import InvalidImageError, ProductError
 from tryon.fit import parse_frame_size
 from tryon.imaging import decode_image
@@ -180,6 +181,9 @@ class GlassesRenderer:
             draw_texture(frame, texture, homography, opacity=opacity, light=anchor.light, look=anchor.look)
         eye_px = anchor.eye_distance * anchor.camera.focal_px / max(-anchor.origin[2], 1e-6)
         shadow = Shadow(offset=(0.01 * eye_px, 0.07 * eye_px), blur=0.05 * eye_px, strength=self.shadow_strength)
+        # Where the pads rest on the sides of the nose, just below the lens centres.
+        pads = anchor.project(np.array([[-0.16, -0.12, 0.0], [0.16, -0.12, 0.0]]) * anchor.eye_distance)
+        contact_shadow(frame, pads, sigma=0.035 * eye_px, strength=0.3)
         front = warp_texture(frame.shape, self.asset.front, placement.front, margin=margin_for(shadow, anchor.look))
         if front is None:
             return
