@@ -17,7 +17,7 @@ from tryon.makeup.color import bgr_to_lab
 from tryon.pipeline import TryOnEngine
 
 FACES = ["009_neutral.jpg", "061_neutral.jpg", "132_neutral.jpg", "lisa3.jpg"]
-PRODUCTS = ["ruby-matte", "aviator", "round", "smoky-eyes", "rosy-blush", "foundation-light"]
+PRODUCTS = ["smoky-eyes", "rosy-blush", "foundation-light", "ruby-matte", "aviator", "round"]
 
 
 def delta_e76(first, second):
@@ -27,7 +27,7 @@ def delta_e76(first, second):
 
 def interior(before, after, face, iod):
     """Where the product changed the photo, away from its edges (where landmark noise moves it)."""
-    changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 6
+    changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 2
     size = max(int(0.02 * iod), 1) * 2 + 1
     return cv2.erode(changed.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))) > 0
 

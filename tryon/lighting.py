@@ -79,9 +79,14 @@ def luminance(linear: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Light:
-    """Per-channel linear gains (B, G, R) of the scene against the reference light; 1 = reference."""
+    """Per-channel linear gains (B, G, R) of the scene against the reference light; 1 = reference.
+
+    skin: the linear luminance of the cheeks the estimate was read on. A product on other skin of the
+    same face (a lid in the shadow of the brow) is lit by that skin's luminance relative to it.
+    """
 
     gains: np.ndarray = field(default_factory=lambda: np.ones(3, np.float32))
+    skin: float | None = None
 
     def apply(self, linear: np.ndarray) -> np.ndarray:
         """A reference-light colour (linear BGR, (..., 3)) as the camera records it in this scene."""
@@ -108,7 +113,7 @@ def estimate_light(frame: np.ndarray, face: Face) -> Light:
         ratio = float(luminance(sclera) / max(float(luminance(skin)), 1e-6))
         weight = SCLERA_MAX_WEIGHT * float(np.clip((ratio - low) / (high - low), 0.0, 1.0))
         log_gains = (1 - weight) * log_gains + weight * np.log(np.maximum(sclera, 1e-4) / REFERENCE_SCLERA)
-    return Light(np.clip(np.exp(log_gains), *GAIN_RANGE).astype(np.float32))
+    return Light(np.clip(np.exp(log_gains), *GAIN_RANGE).astype(np.float32), float(luminance(skin)))
 
 
 class LightSmoother:
@@ -121,7 +126,10 @@ class LightSmoother:
         self._filter.reset()
 
     def __call__(self, light: Light, time_s: float) -> Light:
-        return Light(np.exp(self._filter(np.log(light.gains), time_s)).astype(np.float32))
+        if light.skin is None:
+            return light
+        smoothed = np.exp(self._filter(np.log(np.append(light.gains, light.skin)), time_s))
+        return Light(smoothed[:3].astype(np.float32), float(smoothed[3]))
 
 
 def _cheek_polygons(face: Face) -> list[np.ndarray]:

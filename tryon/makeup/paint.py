@@ -96,21 +96,29 @@ def shading(selection: Selection) -> np.ndarray:
     return luminance(selection.linear) / max(mean_y, _EPSILON)
 
 
+LOCAL_LIGHT_RANGE = (0.15, 1.5)
+
+
 def shade(selection: Selection, colour: np.ndarray, chroma_texture: float = 0.35,
-          texture: np.ndarray | None = None) -> np.ndarray:
+          texture: np.ndarray | None = None, on_skin: bool = True) -> np.ndarray:
     """The product colour (reference-light linear BGR, (3,) or (N, 3)) on the selected pixels, lit like them.
 
-    Under the scene's light the product records as `light.apply(colour)`; each pixel keeps its own
-    shading (`texture`, by default `shading(selection)`) and `chroma_texture` of its colour's
-    deviation from the region's (as per-channel ratios), so a lip's own redder and paler parts
-    still show through an opaque shade.
+    Under the scene's light the product records as `light.apply(colour)`, times the region's own
+    light when it is skin (`on_skin`): a lid in the shadow of the brow is darker than the cheeks the
+    light was read on, by its luminance relative to theirs (lips are not skin: their own colour says
+    nothing of their light). Each pixel keeps its own shading (`texture`, by default
+    `shading(selection)`) and `chroma_texture` of its colour's deviation from the region's (as
+    per-channel ratios), so a lip's own redder and paler parts still show through an opaque shade.
     """
     lin = selection.linear
     mean = weighted_mean(lin, selection.weights)
+    mean_y = max(float(luminance(mean)), _EPSILON)
     lum = np.maximum(luminance(lin), _EPSILON)[:, None]
-    chroma = np.clip((lin / lum) / np.maximum(mean / max(float(luminance(mean)), _EPSILON), _EPSILON), 0.25, 4.0)
+    chroma = np.clip((lin / lum) / np.maximum(mean / mean_y, _EPSILON), 0.25, 4.0)
     s = shading(selection) if texture is None else texture
-    return selection.light.apply(np.asarray(colour, np.float32)) * s[:, None] * chroma ** chroma_texture
+    light = selection.light
+    local = float(np.clip(mean_y / light.skin, *LOCAL_LIGHT_RANGE)) if on_skin and light.skin else 1.0
+    return light.apply(np.asarray(colour, np.float32)) * (local * s)[:, None] * chroma ** chroma_texture
 
 
 def sparkle(u: np.ndarray, v: np.ndarray, cells: float, density: float) -> np.ndarray:

@@ -79,7 +79,7 @@ class LipstickRenderer(MakeupRenderer):
                 texture = np.where(texture > 1.05, 1.05 + 0.4 * (texture - 1.05), texture)
             elif spec.finish == "metallic":  # higher contrast
                 texture = texture ** 1.5
-            out = shade(selection, target, texture=texture)
+            out = shade(selection, target, texture=texture, on_skin=False)
             light = selection.light.gains
             if spots is not None:
                 spot = selection.pick(spots)[:, None]
@@ -144,7 +144,8 @@ class LipLinerRenderer(MakeupRenderer):
                       max(int(round(width)), 1), cv2.LINE_AA, shift=4)
         mask = cut_out(feather(band.astype(np.float32) / 255.0, 0.25 * width), roi, [inner])
         target = self.target
-        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target), anchor.light)
+        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, on_skin=False),
+              anchor.light)
 
 
 class EyeshadowRenderer(MakeupRenderer):
