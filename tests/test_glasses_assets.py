@@ -76,3 +76,75 @@ def test_broken_asset_directory_gives_product_error(tmp_path):
     (tmp_path / "round" / "front.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     with pytest.raises(ProductError):
         GlassesAsset.load(tmp_path / "round")
+
+
+def front_and_lenses(style):
+    """A built-in style's front image (BGRA), spec, and lens holes (image left, then right)."""
+    directory = PROJECT_ROOT / "assets" / "glasses" / style
+    front = cv2.imread(str(directory / "front.png"), cv2.IMREAD_UNCHANGED)
+    spec = GlassesSpec.model_validate_json((directory / "glasses.json").read_text())
+    return front, spec, detect_lenses(front[..., 3])
+
+
+def hole_pixels(lens, outward):
+    """Rows of a hole's pixels and how far across it each lies, 0 at the nose side to 1 at the temple."""
+    ys, xs = np.nonzero(lens.mask)
+    across = (xs - xs.min()) / (xs.max() - xs.min())
+    return ys, (across if outward > 0 else 1 - across)
+
+
+def test_cat_eye_top_line_sweeps_up_into_a_wing():
+    """Each lens is highest in its outer third, well above its inner top; the frame's highest point
+    is the wing tip at the outer edge."""
+    front, _, lenses = front_and_lenses("cat-eye")
+    for lens, outward in zip(lenses, (-1, 1)):
+        ys, across = hole_pixels(lens, outward)
+        assert across[ys == ys.min()].mean() > 2 / 3
+        assert ys[across < 1 / 3].min() - ys.min() > 0.05 * (ys.max() - ys.min())
+    rows, cols = np.nonzero(front[..., 3] > 128)
+    tips = cols[rows == rows.min()]
+    assert np.all(np.minimum(tips - cols.min(), cols.max() - tips) < 0.05 * (cols.max() - cols.min()))
+
+
+def test_aviator_lenses_are_teardrops():
+    """Wide at the top and narrow below, nearly straight along the top, lowest on the nose side."""
+    _, _, lenses = front_and_lenses("aviator")
+    for lens, outward in zip(lenses, (-1, 1)):
+        ys, across = hole_pixels(lens, outward)
+        top, height = ys.min(), ys.max() - ys.min()
+        widths = np.bincount(ys - top)
+        assert widths[int(0.25 * height)] > 1.2 * widths[int(0.75 * height)]
+        top_line = [ys[np.abs(across - a) < 0.01].min() for a in np.linspace(0.25, 0.75, 11)]
+        assert np.ptp(top_line) < 0.04 * height
+        assert across[ys == ys.max()].mean() < across.mean() - 0.05
+
+
+@pytest.mark.parametrize("style", ["aviator", "round"])
+def test_metal_frames_have_nose_pads(style):
+    """Below the lens centres, between the lenses and clear of their rims, there are pads on arms."""
+    front, _, (left, right) = front_and_lenses(style)
+    lens_distance = right.centre[0] - left.centre[0]
+    clearance, centre_y = int(0.035 * lens_distance), int((left.centre[1] + right.centre[1]) / 2)
+    seen = 0
+    for y in range(centre_y, centre_y + int(0.17 * lens_distance)):
+        start, stop = np.nonzero(left.mask[y])[0].max() + clearance, np.nonzero(right.mask[y])[0].min() - clearance
+        seen += int((front[y, start:stop, 3] > 60).sum())
+    assert seen > 0.001 * lens_distance**2
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_end_pieces_darken_as_they_turn_back(style):
+    """At hinge height, the outermost millimetre (turning away towards the temple) is darker than the
+    front a few millimetres in: no flat tabs sticking out sideways."""
+    front, spec, _ = front_and_lenses(style)
+    mm = round(np.ptp(np.nonzero(front[..., 3])[1]) / spec.frame_width_mm)  # pixels per millimetre
+    hinge = int(spec.hinge_y_px)
+    for image in (front, front[:, ::-1]):  # the image-left end, then the right one
+        opaque = image[..., 3] > 200
+        grey = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_BGR2GRAY).astype(np.float64)
+        edge, inside = [], []
+        for y in range(hinge - 3 * mm // 2, hinge + 3 * mm // 2 + 1):
+            x = np.nonzero(opaque[y])[0].min()
+            edge += list(grey[y, x:x + mm][opaque[y, x:x + mm]])
+            inside += list(grey[y, x + 3 * mm:x + 5 * mm][opaque[y, x + 3 * mm:x + 5 * mm]])
+        assert np.mean(edge) < 0.9 * np.mean(inside)
