@@ -17,6 +17,8 @@ render tests/data/faces/061_neutral.jpg aviator
 render tests/data/faces/103_neutral.jpg rectangular
 render tests/data/faces/132_neutral.jpg cat-eye
 render tests/data/faces/lisa3.jpg aviator
+render tests/data/faces/lisa1.jpg evening
+render tests/data/faces/lisa4.jpg natural rectangular
 
 # One face in several looks (makeup looks, and one with glasses), composed into a grid.
 looks=(natural evening golden-hour glossy "natural round")
