@@ -181,9 +181,7 @@ class GlassesRenderer:
             draw_texture(frame, texture, homography, opacity=opacity, light=anchor.light, look=anchor.look)
         eye_px = anchor.eye_distance * anchor.camera.focal_px / max(-anchor.origin[2], 1e-6)
         shadow = Shadow(offset=(0.01 * eye_px, 0.07 * eye_px), blur=0.05 * eye_px, strength=self.shadow_strength)
-        # Where the pads rest on the sides of the nose, just below the lens centres.
-        pads = anchor.project(np.array([[-0.16, -0.12, 0.0], [0.16, -0.12, 0.0]]) * anchor.eye_distance)
-        contact_shadow(frame, pads, sigma=0.035 * eye_px, strength=0.3)
+        contact_shadow(frame, placement.contacts, sigma=0.035 * eye_px, strength=0.3)
         front = warp_texture(frame.shape, self.asset.front, placement.front, margin=margin_for(shadow, anchor.look))
         if front is None:
             return
@@ -230,6 +228,9 @@ class GlassesRenderer:
         front = _homography(corners, anchor.project(front_local(corners)))
         lens_px = anchor.project(front_local(asset.lens_centres))
         temples = []
+        # Where the frame touches the face: the pads on the sides of the nose, just below the lens
+        # centres, and each visible temple where it rests on the head in front of the ear.
+        contacts = [anchor.project(np.array([[-0.16, -0.12, 0.0], [0.16, -0.12, 0.0]]) * anchor.eye_distance)]
         if asset.temple is not None:
             arm_length = asset.spec.temple_length_mm * cm_per_px * asset.frame_width_px / asset.spec.frame_width_mm
             for side, x_edge in ((-1.0, asset.frame_box[0]), (1.0, asset.frame_box[2])):
@@ -237,16 +238,18 @@ class GlassesRenderer:
                 facing = _facing(anchor, hinge, side)
                 if facing > 0:
                     temples.append((asset.temple, _temple_homography(asset.temple, anchor, hinge, arm_length), facing))
-        return GlassesPlacement(front, lens_px, tuple(temples))
+                    contacts.append(anchor.project((hinge - [0.0, 0.0, 0.75 * arm_length])[None]))
+        return GlassesPlacement(front, lens_px, tuple(temples), np.vstack(contacts))
 
 
 @dataclass(frozen=True)
 class GlassesPlacement:
-    """Homographies (texture px -> image px) for the front and visible temples, and lens centres in px."""
+    """Homographies (texture px -> image px) for the front and visible temples, lens centres and contact points in px."""
 
     front: np.ndarray
     lens_centres_px: np.ndarray
     temples: tuple[tuple[Texture, np.ndarray, float], ...]
+    contacts: np.ndarray  # (N, 2) image points where the frame rests on the face
 
 
 def _homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:

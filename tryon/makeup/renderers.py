@@ -105,16 +105,18 @@ def lip_mask(patch: np.ndarray, roi: Roi, outer: np.ndarray, inner: np.ndarray, 
     """
     lips = polygon_mask(roi, [outer])  # anti-aliased: a crisp lip line, as lipstick gives
     mouth = polygon_mask(roi, [inner])
-    if mouth.max() <= 0.0:
-        return lips
     opening = mouth > 0.5
     linear = to_linear(patch)
     redness = np.log(np.maximum(linear[..., 2], 1e-4) / np.maximum(linear[..., 1], 1e-4))
     brightness = luminance(linear)
     lip_only = (lips > 0.5) & ~cv2.dilate(opening.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    if opening.sum() < 4 or lip_only.sum() < 10:
+    if lip_only.sum() < 10:
         return lips * (1.0 - mouth)
-    lip_red, mouth_red = np.median(redness[lip_only]), np.percentile(redness[opening], 25)
+    lip_red = float(np.median(redness[lip_only]))
+    lips = _snap_to_lip_line(lips, redness, lip_red, iod)
+    if opening.sum() < 4:
+        return lips * (1.0 - mouth)
+    mouth_red = np.percentile(redness[opening], 25)
     lip_bright = np.median(brightness[lip_only])
     red_enough = np.clip(2.0 * (redness - mouth_red) / max(lip_red - mouth_red, 0.05) - 0.6, 0.0, 1.0)
     not_dark = np.clip(brightness / max(0.5 * lip_bright, 1e-4) - 0.5, 0.0, 1.0)
@@ -362,6 +364,27 @@ class SoftPatchRenderer(MakeupRenderer):
             return out
 
         paint(frame, roi, mask * self.spec.opacity, edit, anchor.light, reduce=reduce)
+
+
+def _snap_to_lip_line(lips: np.ndarray, redness: np.ndarray, lip_red: float, iod: float) -> np.ndarray:
+    """Grow the tracked lip outline (0-1 coverage) onto lip-coloured pixels just outside it.
+
+    The tracked outer contour is often a pixel or two inside the real lip line; lipstick stops at
+    the line itself. Pixels up to 1.5% of the eye distance outside the contour count as lip as far
+    as they are as red (log R/G) as the lips rather than as the skin around them.
+    """
+    reach = max(int(round(0.015 * iod)), 1)
+    inside = (lips > 0.5).astype(np.uint8)
+    distance = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3)
+    skin = (distance > 2.5 * reach) & (distance <= 4.0 * reach)
+    if skin.sum() < 10:
+        return lips
+    skin_red = float(np.median(redness[skin]))
+    if lip_red - skin_red < 0.05:  # lips no redder than the skin: nothing to snap to
+        return lips
+    lip_like = np.clip((redness - skin_red) / (lip_red - skin_red) * 1.5 - 0.25, 0.0, 1.0)
+    near = np.clip((reach + 0.5 - distance) / max(reach, 1), 0.0, 1.0)  # nothing beyond the reach
+    return np.maximum(lips, (lip_like * near * (distance > 0)).astype(np.float32))
 
 
 def _chromaticity(linear: np.ndarray) -> np.ndarray:
