@@ -1,7 +1,7 @@
 """Entry point of the web service.
 
-Production: `gunicorn --worker-class gthread --threads 8 -b 0.0.0.0:8000 'server:create_app()'`
-(what scripts/serve.sh runs). Development: `python server.py`.
+Production: `scripts/serve.sh` (runs `tryon prepare`, then gunicorn on `tryon.web:create_app()`).
+Development: `tryon prepare` once, then `python server.py`.
 """
 
 from tryon.web import create_app

@@ -11,6 +11,7 @@ ratio to the landmark time measured in the same run.
 from __future__ import annotations
 
 import argparse
+import sys
 import statistics
 import time
 from pathlib import Path
@@ -19,13 +20,15 @@ from typing import Callable
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: the shared test photos' motion
+
+from tests.support.motion import fit_to_canvas  # noqa: E402
 from tryon.anchor import AnchorSmoother, anchor_from_face
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.imaging import decode_image, encode_image
 from tryon.model_file import resolve_model_path
 from tryon.pipeline import TryOnEngine, Tracked
 from tryon.products import BuiltinCatalog
-from tryon.synthetic import fit_to_canvas
 from tryon.tracking import FaceTracker
 
 DEFAULT_PHOTO = PROJECT_ROOT / "tests" / "data" / "faces" / "001_neutral.jpg"

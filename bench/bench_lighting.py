@@ -22,7 +22,7 @@ from tests.support.conditions import LIGHTS, relight  # noqa: E402
 from tryon.config import Settings  # noqa: E402
 from tryon.makeup.color import bgr_to_lab  # noqa: E402
 from tryon.model_file import resolve_model_path  # noqa: E402
-from tryon.pipeline import TryOnEngine  # noqa: E402
+from tryon.pipeline import PhotoEngine  # noqa: E402
 from tryon.products import BuiltinCatalog  # noqa: E402
 from tryon.tracking import FaceTracker  # noqa: E402
 
@@ -46,7 +46,7 @@ def interior(before: np.ndarray, after: np.ndarray, iod: float) -> np.ndarray:
 def main() -> None:
     catalog = BuiltinCatalog(Settings.from_env().assets_dir)
     with FaceTracker(resolve_model_path()) as tracker:
-        engine = TryOnEngine(tracker)
+        engine = PhotoEngine(tracker)
         print(f"{'product':18s}" + "".join(f"{light:>14s}" for light in sorted(LIGHTS)) + "   (mean / worst face, CIE76)")
         for product_id in PRODUCTS:
             products = catalog.resolve([product_id])

@@ -11,6 +11,7 @@ p50/p95 (frame sent -> rendered frame back), errors, and the server's resident m
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 import statistics
 import struct
@@ -23,9 +24,11 @@ import cv2
 import numpy as np
 import websocket
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: the shared test photos' motion
+
+from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms  # noqa: E402
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
-from tryon.synthetic import apply_transform, fit_to_canvas, motion_transforms
 from tryon.web.process import local_server
 
 IN_FLIGHT = 2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything tryon needs, idempotently: a virtual environment in .venv with the
-# requirements and the package, and the verified face model in the data directory
-# (or the file TRYON_MODEL_PATH names). Safe to run again; only missing parts are done.
+# requirements and the package (editable: static/ and assets/ are read from the checkout), and the
+# verified face model in the data directory (or the file TRYON_MODEL_PATH names). Safe to run
+# again; only missing parts are done. The data itself is prepared by `tryon prepare` (serve.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.tryon-requirements
 if [ ! -f "$stamp" ] || ! cmp -s requirements.txt "$stamp" || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    # pip, and the build backend pyproject.toml names: tests/test_wheel.py builds the wheel with it.
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip 'setuptools>=77'
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
     cp requirements.txt "$stamp"
 fi

@@ -55,7 +55,7 @@ def test_no_face_writes_the_photo_unchanged_and_says_so(tmp_path, capsys):
 
 def test_merchant_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
     from tryon.store.database import Database
-    from tryon.store.merchants import authenticate
+    from tryon.store.accounts import authenticate
 
     monkeypatch.setenv("TRYON_DATA_DIR", str(tmp_path))
     assert main(["merchant", "create", "corner-shop", "--name", "Corner Shop"]) == 0
@@ -68,3 +68,25 @@ def test_merchant_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert first != second
     assert authenticate(database, first).name == "Corner Shop" and authenticate(database, second).slug == "corner-shop"
     assert main(["merchant", "key", "nobody"]) == 1
+
+
+def test_creating_the_app_changes_no_data_until_prepare(tmp_path, monkeypatch, capsys):
+    """Start-up work is explicit: an app alone writes nothing; `tryon prepare` migrates the database
+    and seeds the demo store, and running it again changes nothing."""
+    import tryon.web
+
+    monkeypatch.setenv("TRYON_DATA_DIR", str(tmp_path))
+    client = tryon.web.create_app(TESTING=True).test_client()
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
+
+    assert main(["prepare"]) == 0
+    assert "demo store 'demo' created" in capsys.readouterr().out
+    products = client.get("/api/v1/products").json["products"]
+    assert {"round", "aviator", "ruby-matte", "evening"} <= {product["id"] for product in products}
+    blobs = sorted(tmp_path.glob("blobs/??/*"))
+    assert len(blobs) >= 4  # the glasses' images
+
+    assert main(["init-db"]) == main(["seed-demo"]) == main(["collect-blobs"]) == 0
+    assert "demo store 'demo' already there" in capsys.readouterr().out
+    assert sorted(tmp_path.glob("blobs/??/*")) == blobs
+    assert client.get("/api/v1/products").json["products"] == products

@@ -15,7 +15,7 @@ from tests.browser import browser, requires_browser, wait_for
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
 from tryon.store.database import Database
-from tryon.store.merchants import create_merchant
+from tryon.store.accounts import create_merchant
 from tryon.web.process import local_server
 
 pytestmark = requires_browser
@@ -26,7 +26,7 @@ def shop(tmp_path_factory):
     data = tmp_path_factory.mktemp("dashboard-data")
     database = Database(f"sqlite:///{data / 'tryon.db'}")
     database.migrate()
-    key = create_merchant(database, "boutique", "Boutique")[1]
+    key = create_merchant(database, "boutique", name="Boutique")[1]
     database.close()
     with local_server({"TRYON_DATA_DIR": str(data), "TRYON_MODEL_PATH": str(resolve_model_path())}) as (base, _):
         yield base, key

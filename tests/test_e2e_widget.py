@@ -14,7 +14,7 @@ import pytest
 from tests.browser import browser, requires_browser, wait_for
 from tests.conftest import load_face
 from tryon.model_file import resolve_model_path
-from tryon.synthetic import Motion, apply_transform, fit_to_canvas, motion_transforms, write_y4m
+from tests.support.motion import Motion, apply_transform, fit_to_canvas, motion_transforms, write_y4m
 from tryon.web.process import local_server
 
 pytestmark = requires_browser

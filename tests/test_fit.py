@@ -14,9 +14,9 @@ from tryon.anchor import anchor_from_face
 from tryon.fit import (FACE_SIDES, FITS, IRIS_DIAMETER_MM, NARROW, WIDE, FaceMeasurer, FitEstimate, FitEstimator,
                        fit_advice, iris_diameter_px, measure_frame, parse_frame_size)
 from tryon.glasses import GlassesSpec
-from tryon.pipeline import TryOnEngine
+from tryon.pipeline import StreamEngine
 from tryon.tracking import FaceTracker
-from tryon.web.sizing import glasses_tried, size_report
+from tryon.sizing import glasses_tried, size_report
 
 
 # Bizygomatic breadth, ANSUR II 2012 (US Army, caliper on living subjects): mean, SD in mm.
@@ -185,7 +185,7 @@ def test_glasses_are_drawn_true_to_size(still_tracker, catalog):
 def test_stream_measures_after_a_few_frames_and_forgets_when_the_face_goes(model_path, still_tracker):
     photo = load_face("lisa4.jpg")
     with FaceTracker(model_path, video=True) as tracker:
-        engine = TryOnEngine(tracker, measurer=FaceMeasurer(still_tracker))
+        engine = StreamEngine.smoothed(tracker, FaceMeasurer(still_tracker))
         fits = [engine.track(photo, timestamp_ms=i * 33).fit for i in range(6)]
         assert fits[-1] is not None and fits[-1].frames_used == 6
         assert engine.track(np.zeros_like(photo), timestamp_ms=300).fit is None

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import NEUTRAL_FACES, ground_truth, load_face
 from tryon.anchor import anchor_from_face
-from tryon.pipeline import TryOnEngine
+from tryon.pipeline import PhotoEngine
 
 FOREHEAD = 10
 
@@ -72,7 +72,7 @@ def test_mirrored_input_mirrors_the_placement(still_tracker, catalog):
 
 def test_two_faces_both_get_glasses(still_tracker, catalog):
     canvas = np.hstack([load_face("001_neutral.jpg"), load_face("061_neutral.jpg")])
-    image, tracked = TryOnEngine(still_tracker).render(canvas, [catalog.get("rectangular")])
+    image, tracked = PhotoEngine(still_tracker).render(canvas, [catalog.get("rectangular")])
     assert len(tracked.faces) == 2
     for face, _ in tracked.faces:
         x, y = face.iris_centres.mean(axis=0).astype(int)
@@ -82,21 +82,23 @@ def test_two_faces_both_get_glasses(still_tracker, catalog):
 
 def test_no_face_leaves_the_frame_untouched(still_tracker, catalog):
     blank = np.full((480, 640, 3), 90, np.uint8)
-    image, tracked = TryOnEngine(still_tracker).render(blank, [catalog.get("round")])
+    image, tracked = PhotoEngine(still_tracker).render(blank, [catalog.get("round")])
     assert tracked.faces == () and np.array_equal(image, blank)
 
 
 def test_drawing_stays_inside_the_glasses_region(still_tracker, catalog):
     frame = load_face("103_neutral.jpg")
     face = still_tracker.detect(frame).primary
-    rendered = TryOnEngine(still_tracker, true_scale=False).render(frame, [catalog.get("aviator")])[0]
+    glasses = catalog.get("aviator")
+    rendered, tracked = PhotoEngine(still_tracker).render(frame, [glasses])
     changed = np.argwhere(np.any(rendered != frame, axis=2))
     top, left = changed.min(axis=0)
     bottom, right = changed.max(axis=0)
     iod = face.inter_ocular_px
     centre = face.iris_centres.mean(axis=0)
-    assert right - left < 2.6 * iod and bottom - top < 1.2 * iod
-    assert left > centre[0] - 1.3 * iod and right < centre[0] + 1.3 * iod
+    half_width = 0.5 * glasses.frame_width_mm / tracked.fit.pd_mm * iod + 0.15 * iod  # true size, plus shadow
+    assert right - left < 2 * half_width and bottom - top < 1.2 * iod
+    assert left > centre[0] - half_width and right < centre[0] + half_width
 
 
 def test_yaw_foreshortens_the_far_side(still_tracker, catalog):

@@ -10,7 +10,7 @@ from tryon.camera import estimate_blur, estimate_camera
 from tryon.compositing import warp_texture
 from tryon.glasses import lens_sheen
 from tryon.lighting import _cheek_polygons
-from tryon.pipeline import TryOnEngine
+from tryon.pipeline import PhotoEngine
 
 
 def fine_detail(image, mask):
@@ -32,7 +32,7 @@ def erode(mask, pixels):
 @pytest.mark.parametrize("name", ["009_neutral.jpg", "103_neutral.jpg"])
 def test_the_frame_rim_is_as_grainy_and_soft_as_the_face(still_tracker, catalog, name):
     frame = webcam_like(load_face(name), blur_sigma=1.2, noise_sigma=4.0)
-    engine = TryOnEngine(still_tracker)
+    engine = PhotoEngine(still_tracker)
     tracked = engine.track(frame)
     face, anchor = tracked.faces[0]
     glasses = catalog.get("rectangular")

@@ -14,7 +14,7 @@ from tests.support.conditions import LIGHTS, relight
 from tryon.lighting import estimate_light
 from tryon.makeup import landmarks as lm
 from tryon.makeup.color import bgr_to_lab
-from tryon.pipeline import TryOnEngine
+from tryon.pipeline import PhotoEngine
 
 FACES = ["009_neutral.jpg", "061_neutral.jpg", "132_neutral.jpg", "lisa3.jpg"]
 PRODUCTS = ["smoky-eyes", "rosy-blush", "foundation-light", "ruby-matte", "aviator", "round"]
@@ -34,7 +34,7 @@ def interior(before, after, face, iod):
 
 @pytest.fixture(scope="module")
 def engine(still_tracker):
-    return TryOnEngine(still_tracker)
+    return PhotoEngine(still_tracker)
 
 
 @pytest.mark.parametrize("light", sorted(LIGHTS))

@@ -15,8 +15,8 @@ import pytest
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.imaging import decode_image
 from tryon.model_file import resolve_model_path
-from tryon.store.merchants import create_merchant
-from tryon.web import create_app
+from tryon.store.accounts import create_merchant
+from tests.support.apps import prepared_app
 
 ROUND = PROJECT_ROOT / "assets" / "glasses" / "round"
 
@@ -25,13 +25,13 @@ ROUND = PROJECT_ROOT / "assets" / "glasses" / "round"
 def app(tmp_path_factory):
     data = tmp_path_factory.mktemp("merchant-data")
     settings = Settings(data_dir=data, model_path=resolve_model_path(), assets_dir=PROJECT_ROOT / "assets")
-    return create_app(settings, TESTING=True)
+    return prepared_app(settings, TESTING=True)
 
 
 @pytest.fixture(scope="module")
 def keys(app):
     db = app.extensions["tryon"].db
-    return {slug: create_merchant(db, slug, slug.title())[1] for slug in ("alpha", "beta")}
+    return {slug: create_merchant(db, slug, name=slug.title())[1] for slug in ("alpha", "beta")}
 
 
 @pytest.fixture()
@@ -87,6 +87,8 @@ def test_makeup_products_from_data(client, keys):
         response = client.post("/api/v1/merchant/products", json=bad, headers=auth(keys["alpha"]))
         assert response.status_code == 400 and "error" in response.json, bad
     assert skus(client, keys["alpha"]) == before
+    bad_sku = client.post("/api/v1/merchant/products", json=lipstick("bad sku!"), headers=auth(keys["alpha"]))
+    assert bad_sku.json["error"]["code"] == "invalid_slug" and "sku" in bad_sku.json["error"]["message"]
 
 
 def test_glasses_upload_rgba_and_white_background_photo(client, keys):
@@ -163,8 +165,9 @@ def test_only_published_products_reach_shoppers(client, keys):
 def test_embedding_only_from_allowed_origins(client, keys):
     key = auth(keys["alpha"])
     client.post("/api/v1/merchant/products", json={**lipstick("embed-me"), "published": True}, headers=key)
-    assert client.put("/api/v1/merchant/origins", json={"origins": ["https://shop.example/", "ftp://x"]},
-                      headers=key).status_code == 400
+    refused_list = client.put("/api/v1/merchant/origins", json={"origins": ["https://shop.example/", "ftp://x"]},
+                              headers=key)
+    assert refused_list.status_code == 400 and refused_list.json["error"]["code"] == "invalid_origin"
     assert client.put("/api/v1/merchant/origins", json={"origins": ["https://shop.example"]},
                       headers=key).json == {"origins": ["https://shop.example"]}
     allowed = client.get("/api/v1/products?merchant=alpha", headers={"Origin": "https://shop.example"})
@@ -183,10 +186,22 @@ def test_analytics_count_widget_events(client, keys):
         response = client.post("/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted",
                                                                   "event": event}))
         assert response.status_code == 200
-    assert client.post("/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted",
-                                                          "event": "hacked"})).status_code == 400
+    hacked = client.post("/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted",
+                                                            "event": "hacked"}))
+    assert hacked.status_code == 400 and hacked.json["error"]["code"] == "invalid_event"
     counts = client.get("/api/v1/merchant/analytics", headers=key).json["products"]["counted"]
     assert counts == {"session": 0, "product_tried": 1, "snapshot_taken": 1, "add_to_cart": 2}
+
+
+def test_unknown_merchants_are_named_as_such(client):
+    photo = (PROJECT_ROOT / "tests" / "data" / "faces" / "009_neutral.jpg").read_bytes()
+    form = {"photo": (io.BytesIO(photo), "p.jpg"), "product": "round", "merchant": "nobody"}
+    for response in (client.get("/api/v1/products?merchant=nobody"), client.get("/embed/nobody/round"),
+                     client.post("/api/v1/render", data=form, content_type="multipart/form-data"),
+                     client.post("/api/v1/events", json={"merchant": "nobody", "product": "round",
+                                                         "event": "add_to_cart"})):
+        assert response.status_code == 404 and response.json["error"]["code"] == "unknown_merchant"
+        assert "nobody" in response.json["error"]["message"]
 
 
 def test_previews_calibration_and_delete(client, keys):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import load_face
-from tryon.pipeline import TryOnEngine
-from tryon.synthetic import Motion, apply_transform, fit_to_canvas, motion_transforms, move_points
+from tryon.anchor import AnchorSmoother
+from tryon.pipeline import StreamEngine
+from tests.support.motion import Motion, apply_transform, fit_to_canvas, motion_transforms, move_points
 from tryon.tracking import FaceTracker
 
 FPS = 30
@@ -16,7 +17,7 @@ def lens_track(model_path, catalog, frames, smoothing):
     """Lens centres (frames, 2, 2) placed by a streaming engine."""
     glasses = catalog.get("round")
     with FaceTracker(model_path, video=True) as tracker:
-        engine = TryOnEngine(tracker, smoothing=smoothing)
+        engine = StreamEngine(tracker, smoother=AnchorSmoother() if smoothing else None)
         track = []
         for index, frame in enumerate(frames):
             tracked = engine.track(frame, timestamp_ms=round(index * 1000 / FPS))
@@ -63,11 +64,11 @@ def test_smoothing_restarts_when_the_face_is_lost(model_path, catalog):
     frames = [canvas] * 10 + [np.zeros_like(canvas)] + [shifted]
     glasses = catalog.get("round")
     with FaceTracker(model_path, video=True) as tracker:
-        engine = TryOnEngine(tracker)
+        engine = StreamEngine.smoothed(tracker)
         for index, frame in enumerate(frames):
             tracked = engine.track(frame, timestamp_ms=index * 33)
     with FaceTracker(model_path, video=True) as tracker:
-        fresh = TryOnEngine(tracker, smoothing=False).track(shifted)
+        fresh = StreamEngine(tracker).track(shifted)
     after_loss = glasses.placement(tracked.faces[0][1]).lens_centres_px
     expected = glasses.placement(fresh.faces[0][1]).lens_centres_px
     assert np.linalg.norm(after_loss - expected, axis=1).max() < 2.0

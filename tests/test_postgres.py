@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from tryon.config import PROJECT_ROOT
+from tryon.store.accounts import authenticate, create_merchant
+from tryon.store.analytics import record_event, usage
 from tryon.store.blobs import LocalBlobStore
+from tryon.store.context import Store
 from tryon.store.database import Database
-from tryon.store.merchants import (authenticate, create_merchant, create_product, delete_product, list_products,
-                                   record_event, set_origins, update_product, usage)
+from tryon.store.origins import set_origins
+from tryon.store.products import create_product, delete_product, list_products, update_product
 
 BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 
@@ -63,19 +66,19 @@ def test_catalogue_on_postgresql(postgres_url, tmp_path):
     database = Database(postgres_url)
     database.migrate()
     database.migrate()  # idempotent
-    blobs = LocalBlobStore(tmp_path / "blobs")
-    merchant, key = create_merchant(database, "pg-shop", "PG Shop")
+    merchant, key = create_merchant(database, "pg-shop", name="PG Shop")
     assert authenticate(database, key).slug == "pg-shop"
+    shop = Store(database, LocalBlobStore(tmp_path / "blobs")).for_merchant(merchant.id)
     front = (PROJECT_ROOT / "assets/glasses/round/front.png").read_bytes()
-    create_product(database, blobs, merchant.id, "frames", "Frames", "glasses", {"frame_width_mm": 138}, {"front": front})
-    create_product(database, blobs, merchant.id, "red", "Red", "lipstick", {"colour": "#aa0000"}, {}, published=True)
-    assert [row.sku for row in list_products(database, merchant.id)] == ["frames", "red"]
-    updated = update_product(database, blobs, merchant.id, "frames", published=True, spec={"lens_opacity": 0.2})
+    create_product(shop, "frames", name="Frames", kind="glasses", spec={"frame_width_mm": 138}, images={"front": front})
+    create_product(shop, "red", name="Red", kind="lipstick", spec={"colour": "#aa0000"}, images={}, published=True)
+    assert [product.sku for product in list_products(shop)] == ["frames", "red"]
+    updated = update_product(shop, "frames", published=True, spec={"lens_opacity": 0.2})
     assert updated.published and updated.spec["lens_opacity"] == 0.2
-    assert set_origins(database, merchant.id, ["https://shop.example"]) == ["https://shop.example"]
+    assert set_origins(shop, ["https://shop.example"]) == ["https://shop.example"]
     for _ in range(3):
-        record_event(database, "pg-shop", "red", "add_to_cart")
-    assert usage(database, merchant.id)["red"]["add_to_cart"] == 3
-    delete_product(database, merchant.id, "frames")
-    assert [row.sku for row in list_products(database, merchant.id)] == ["red"]
+        record_event(database, "add_to_cart", merchant_slug="pg-shop", sku="red")
+    assert usage(shop)["red"]["add_to_cart"] == 3
+    delete_product(shop, "frames")
+    assert [product.sku for product in list_products(shop)] == ["red"]
     database.close()

@@ -1,6 +1,6 @@
-"""Crash safety: the server is killed (SIGKILL, server and worker) in the middle of an upload and
-started again on the same data: every completed product is intact, no partial one is visible, and
-no stray file is left in the blob store."""
+"""Crash safety: the server is killed (SIGKILL, server and worker) in the middle of an upload, then
+prepared (`tryon prepare`) and started again on the same data: every completed product is intact,
+no partial one is visible, and no stray file is left in the blob store."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ import uuid
 
 import cv2
 import numpy as np
-
-from tryon.config import PROJECT_ROOT
 from sqlalchemy import select
 
+from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
+from tryon.store.accounts import create_merchant
 from tryon.store.database import Database
-from tryon.store.merchants import create_merchant
 from tryon.store.models import ProductRow
 from tryon.web.process import local_server
 
@@ -49,7 +48,7 @@ def test_killed_mid_upload_keeps_every_completed_product(tmp_path):
     env = {"TRYON_DATA_DIR": str(tmp_path), "TRYON_MODEL_PATH": str(resolve_model_path())}
     database = Database(f"sqlite:///{tmp_path / 'tryon.db'}")
     database.migrate()
-    key = create_merchant(database, "crashy", "Crashy")[1]
+    key = create_merchant(database, "crashy", name="Crashy")[1]
     database.close()
 
     with local_server(env) as (base, pid):
@@ -90,16 +89,18 @@ def test_killed_mid_upload_keeps_every_completed_product(tmp_path):
 
 
 def test_interrupted_blob_write_leaves_nothing_referenced(tmp_path):
-    """A blob written just before a crash (no row yet) is collected when the app starts."""
+    """A blob written just before a crash (no row yet) is collected by `tryon collect-blobs`, which
+    `tryon prepare` runs before a server starts."""
     from tryon.store.blobs import LocalBlobStore
-    from tryon.store.merchants import collect_garbage
+    from tryon.store.context import Store
+    from tryon.store.maintenance import collect_garbage
 
     database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     database.migrate()
     blobs = LocalBlobStore(tmp_path / "blobs")
     orphan = blobs.put(b"half of an upload that never got its database row")
     (tmp_path / "blobs" / orphan[:2] / ".partial-abc").write_bytes(b"torn")
-    assert collect_garbage(database, blobs) == 0  # too fresh: may be another process's upload
-    assert collect_garbage(database, blobs, older_than_s=0) == 1
+    assert collect_garbage(Store(database, blobs)) == 0  # too fresh: may be another process's upload
+    assert collect_garbage(Store(database, blobs), older_than_s=0) == 1
     assert list(blobs.keys()) == []
     assert not any((tmp_path / "blobs").rglob(".partial-*"))

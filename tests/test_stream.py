@@ -74,7 +74,7 @@ def test_products_switch_and_bad_input_get_clear_answers(server):
     ws.close()
 
 
-def test_no_face_and_unknown_product(server):
+def test_no_face_and_unknown_product_or_merchant(server):
     ws, _ = connect(server)
     ws.send_binary(frame_message(1, np.full((480, 640, 3), 90, np.uint8)))
     _, image, status = receive_frame(ws)
@@ -82,6 +82,9 @@ def test_no_face_and_unknown_product(server):
     ws.close()
     ws, first = connect(server, "nope")
     assert first["code"] == "unknown_product"
+    ws.close()
+    ws, first = connect(server, "round&merchant=nobody")
+    assert first == {"type": "error", "code": "unknown_merchant", "message": "unknown merchant 'nobody'"}
     ws.close()
 
 

@@ -11,12 +11,12 @@ from tests.conftest import FACES
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.imaging import decode_image
 from tryon.model_file import resolve_model_path
-from tryon.web import create_app
+from tests.support.apps import prepared_app
 
 
 @pytest.fixture(scope="module")
 def client():
-    return create_app(TESTING=True).test_client()
+    return prepared_app(TESTING=True).test_client()
 
 
 def post_render(client, photo: bytes, products=("round",), **fields):
@@ -94,7 +94,8 @@ def test_batch_renders_each_product_from_one_tracking_pass(client):
 
 def test_photos_leave_no_trace_on_disk_or_in_logs(tmp_path, caplog):
     settings = Settings(data_dir=tmp_path / "data", model_path=resolve_model_path(), assets_dir=PROJECT_ROOT / "assets")
-    private_client = create_app(settings, TESTING=True).test_client()
+    private_client = prepared_app(settings, TESTING=True).test_client()
+    assert private_client.get("/api/v1/products").status_code == 200  # the app opens its database (SQLite's WAL files)
     stored = sorted((tmp_path / "data").rglob("*"))  # the catalogue: database and product images
     photo = (FACES / "103_neutral.jpg").read_bytes()
     with caplog.at_level(logging.DEBUG):
@@ -107,7 +108,7 @@ def test_photos_leave_no_trace_on_disk_or_in_logs(tmp_path, caplog):
 
 def test_missing_face_model_is_a_clear_503(tmp_path):
     settings = Settings(data_dir=tmp_path, model_path=tmp_path / "absent.task", assets_dir=PROJECT_ROOT / "assets")
-    broken = create_app(settings, TESTING=True).test_client()
+    broken = prepared_app(settings, TESTING=True).test_client()
     assert broken.get("/api/v1/ready").status_code == 503
     response = post_render(broken, (FACES / "001_neutral.jpg").read_bytes())
     assert response.status_code == 503 and "tryon fetch-model" in response.json["error"]["message"]

@@ -1,10 +1,13 @@
-"""Command line: `tryon render`, `tryon products`, `tryon fetch-model`, `tryon serve`."""
+"""Command line: `tryon render`, `tryon products`, `tryon fetch-model`, `tryon merchant`, `tryon serve`,
+and the start-up steps `tryon init-db`, `tryon seed-demo`, `tryon collect-blobs` (`tryon prepare` runs all
+three), which scripts/serve.sh runs before the server starts."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import cv2
 from tqdm import tqdm
@@ -13,9 +16,11 @@ from tryon.config import Settings
 from tryon.errors import TryOnError
 from tryon.imaging import FORMATS, decode_image, encode_image
 from tryon.model_file import fetch_model, resolve_model_path
-from tryon.pipeline import TryOnEngine
+from tryon.sessions import new_session
 from tryon.products import BuiltinCatalog, Product
-from tryon.tracking import FaceTracker
+
+if TYPE_CHECKING:  # imported where used: rendering needs no database
+    from tryon.store.context import Store
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
@@ -38,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     merchant.add_argument("action", choices=["create", "key"])
     merchant.add_argument("slug", help="the merchant's id in URLs, e.g. my-shop")
     merchant.add_argument("--name", help="display name (create)")
-    serve = commands.add_parser("serve", help="run the development web server")
+    for name, (_, help_text) in PREPARE_STEPS.items():
+        commands.add_parser(name, help=help_text)
+    commands.add_parser("prepare", help=f"{', '.join(PREPARE_STEPS)}, in order: run before the server starts")
+    serve = commands.add_parser("serve", help="prepare, then run the development web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
 
@@ -52,10 +60,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{entry.id:<24} {entry.kind:<12} {entry.name}")
         elif args.command == "merchant":
             manage_merchant(args.action, args.slug, args.name, settings)
+        elif args.command in PREPARE_STEPS or args.command == "prepare":
+            print_lines(prepare(settings, [args.command] if args.command in PREPARE_STEPS else PREPARE_STEPS))
         elif args.command == "serve":
             from tryon.web import create_app
 
-            create_app().run(host=args.host, port=args.port)
+            print_lines(prepare(settings))
+            create_app(settings).run(host=args.host, port=args.port)
         else:
             catalog = BuiltinCatalog(settings.assets_dir)
             products = catalog.resolve(args.product)
@@ -72,13 +83,74 @@ def main(argv: list[str] | None = None) -> int:
 def manage_merchant(action: str, slug: str, name: str | None, settings: Settings) -> None:
     """Create a merchant, or issue it a new key; the key is printed once and stored only hashed."""
     from tryon.store.database import Database
-    from tryon.store.merchants import create_merchant, issue_key
+    from tryon.store.accounts import create_merchant, issue_key
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database)
     db.migrate()
-    key = create_merchant(db, slug, name or slug)[1] if action == "create" else issue_key(db, slug)
+    key = create_merchant(db, slug, name=name or slug)[1] if action == "create" else issue_key(db, slug)
     print(f"API key for {slug} (shown once, keep it safe):\n{key}")
+
+
+def init_db(store: Store, settings: Settings) -> str:
+    """Create or upgrade the catalogue's schema to the latest migration."""
+    store.db.migrate()
+    return "database schema up to date"
+
+
+def seed_demo_store(store: Store, settings: Settings) -> str:
+    """Create the demo merchant with the built-in products, published and embeddable anywhere; an
+    existing demo merchant is left as it is."""
+    from tryon.store.maintenance import seed_demo
+    from tryon.web.services import DEMO_MERCHANT
+
+    created = seed_demo(store, BuiltinCatalog(settings.assets_dir), slug=DEMO_MERCHANT)
+    return f"demo store {DEMO_MERCHANT!r} {'created' if created else 'already there'}"
+
+
+def collect_blobs(store: Store, settings: Settings) -> str:
+    """Remove product images that no product names (left by a crash, or replaced) and that are over an
+    hour old, so that an upload another server process is committing right now is spared."""
+    from tryon.store.maintenance import collect_garbage
+
+    return f"{collect_garbage(store)} unreferenced blobs removed"
+
+
+PREPARE_STEPS: dict[str, tuple[Callable[[Store, Settings], str], str]] = {  # name: (step, help)
+    "init-db": (init_db, "create or upgrade the catalogue database's schema (safe to run again)"),
+    "seed-demo": (seed_demo_store, "add the demo store with the built-in products (once; after init-db)"),
+    "collect-blobs": (collect_blobs, "remove product images no product uses (after init-db)"),
+}
+
+
+def prepare(settings: Settings, steps: Iterable[str] = PREPARE_STEPS) -> list[str]:
+    """Run start-up steps in order on the database and blob store `settings` name; a line per step.
+
+    Steps, not side effects of creating the app: they run once per start of the service, not once
+    per worker process, and an app never changes the data just by being created.
+    """
+    from tryon.store.blobs import open_blob_store
+    from tryon.store.context import Store
+    from tryon.store.database import Database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database)
+    try:
+        return prepare_store(Store(db, open_blob_store(settings.storage_url, settings.data_dir / "blobs", settings.s3_endpoint)),
+                             settings, steps)
+    finally:
+        db.close()
+
+
+def prepare_store(store: Store, settings: Settings, steps: Iterable[str] = PREPARE_STEPS) -> list[str]:
+    """`prepare` on a store already open (an app's own, in tests that create apps in-process)."""
+    return [PREPARE_STEPS[step][0](store, settings) for step in steps]
+
+
+def print_lines(lines: Iterable[str]) -> None:
+    """What the start-up steps did, on stdout (the server's log when serve.sh runs them)."""
+    for line in lines:
+        print(f"tryon: {line}")
 
 
 def render_still(source: Path, target: Path, products: list[Product], settings: Settings, quality: int) -> None:
@@ -87,16 +159,17 @@ def render_still(source: Path, target: Path, products: list[Product], settings: 
     if fmt is None:
         raise TryOnError(f"output must end in one of {', '.join(FORMATS.values())}")
     frame = decode_image(source.read_bytes())
-    with FaceTracker(resolve_model_path(settings), max_faces=4) as tracker:
-        image, tracked = TryOnEngine(tracker).render(frame, products)
-    if not tracked.faces:
-        print(f"tryon: no face drawn on ({tracked.detection.status.value}); writing the photo unchanged",
+    with new_session("photo", model_path=resolve_model_path(settings)) as session:
+        image = session.render(frame, products)
+    if session.last is not None and not session.last.faces:
+        print(f"tryon: no face drawn on ({session.last.detection.status.value}); writing the photo unchanged",
               file=sys.stderr)
     target.write_bytes(encode_image(image, fmt, quality))
 
 
 def render_video(source: Path, target: Path, products: list[Product], settings: Settings) -> None:
-    """Draw `products` on the main face of every frame of a video, with a progress bar."""
+    """Draw `products` on the main face of every frame of a video, with a progress bar (a stream
+    session: smoothed, and true to size once the face is measured, like the live try-on)."""
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
         raise TryOnError(f"cannot open video {source}")
@@ -108,14 +181,12 @@ def render_video(source: Path, target: Path, products: list[Product], settings: 
         capture.release()
         raise TryOnError(f"cannot write video {target}")
     try:
-        with FaceTracker(resolve_model_path(settings), video=True) as tracker:
-            engine = TryOnEngine(tracker)
+        with new_session("stream", model_path=resolve_model_path(settings)) as session:
             for index in tqdm(range(total) if total else iter(int, 1), total=total, unit="frame", desc=source.name):
                 ok, frame = capture.read()
                 if not ok:
                     break
-                image, _ = engine.render(frame, products, timestamp_ms=int(index * 1000 / fps))
-                writer.write(image)
+                writer.write(session.render(frame, products, timestamp_ms=int(index * 1000 / fps)))
     finally:
         capture.release()
         writer.release()

@@ -1,4 +1,9 @@
-"""Settings read from the environment, with defaults that work on a fresh machine."""
+"""Settings read from the environment, with defaults that work on a fresh machine.
+
+`Settings.from_env` is the one place that reads our configuration from the environment; everything
+else is handed a `Settings`. (tryon/tracking.py sets GLOG_minloglevel before importing MediaPipe:
+that configures the C++ library's logging, not tryon, and is the only other use of the environment.)
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent  # a checkout's root (tests, scripts); meaningless in an installed wheel
+
+
+def package_data(name: str) -> Path:
+    """The folder `static` or `assets`: the copy the build puts into the package (an installed wheel),
+    else the checkout's top-level folder, which is the source of that copy (a checkout or an
+    editable install, where nothing is copied)."""
+    built = PACKAGE_DIR / name
+    return built if built.is_dir() else PROJECT_ROOT / name
 
 
 def default_data_dir() -> Path:
@@ -22,10 +36,12 @@ class Settings:
 
     data_dir: cache for the face model and the default catalogue (TRYON_DATA_DIR).
     model_path: an explicit face_landmarker.task (TRYON_MODEL_PATH); when unset the cached copy is used.
-    assets_dir: built-in product assets (TRYON_ASSETS_DIR), by default the repository's assets/.
+    assets_dir: built-in product assets (TRYON_ASSETS_DIR), by default the package's assets/.
     max_streams: live sessions served at once by one server process (TRYON_MAX_STREAMS).
     database_url: SQLAlchemy URL of the catalogue (TRYON_DATABASE_URL); default a SQLite file in data_dir.
     storage_url: where product images go (TRYON_STORAGE_URL): a directory, or s3://bucket/prefix.
+    s3_endpoint: the S3-compatible server of an s3:// storage_url (TRYON_S3_ENDPOINT), e.g. MinIO.
+    behind_proxy: trust a TLS proxy's X-Forwarded-Proto/Host headers (TRYON_BEHIND_PROXY=1).
     """
 
     data_dir: Path
@@ -34,6 +50,8 @@ class Settings:
     max_streams: int = 8
     database_url: str | None = None
     storage_url: str | None = None
+    s3_endpoint: str | None = None
+    behind_proxy: bool = False
 
     @property
     def database(self) -> str:
@@ -45,8 +63,10 @@ class Settings:
         return cls(
             data_dir=Path(os.environ.get("TRYON_DATA_DIR") or default_data_dir()),
             model_path=Path(model) if model else None,
-            assets_dir=Path(os.environ.get("TRYON_ASSETS_DIR") or PROJECT_ROOT / "assets"),
+            assets_dir=Path(os.environ.get("TRYON_ASSETS_DIR") or package_data("assets")),
             max_streams=int(os.environ.get("TRYON_MAX_STREAMS") or 8),
             database_url=os.environ.get("TRYON_DATABASE_URL") or None,
             storage_url=os.environ.get("TRYON_STORAGE_URL") or None,
+            s3_endpoint=os.environ.get("TRYON_S3_ENDPOINT") or None,
+            behind_proxy=os.environ.get("TRYON_BEHIND_PROXY") == "1",
         )

@@ -1,4 +1,7 @@
-"""Exceptions raised by the try-on engine, each with a message a user can act on."""
+"""Exceptions raised by the try-on engine, each with a message a user can act on.
+
+Each names what failed, so a caller (the web layer's error mapping, the command line) can answer
+with a fitting status without reading messages."""
 
 
 class TryOnError(Exception):
@@ -18,7 +21,23 @@ class ProductError(TryOnError):
 
 
 class UnknownProductError(ProductError):
-    """No product (or merchant) by that id is on offer."""
+    """No product by that id is on offer."""
+
+
+class UnknownMerchantError(TryOnError):
+    """No merchant by that slug exists."""
+
+
+class InvalidSlugError(TryOnError):
+    """An id used in URLs (a merchant slug, a SKU) with characters or a length it may not have."""
+
+
+class InvalidOriginError(TryOnError):
+    """A web origin that is not scheme://host[:port]."""
+
+
+class InvalidEventError(TryOnError):
+    """A widget analytics event name that is not one of those counted."""
 
 
 class ConflictError(TryOnError):

@@ -1,8 +1,12 @@
-"""The try-on engine: track the face, place the anchor, measure it and its light, draw a look.
+"""The try-on engines: track the faces, place the anchors, measure them and their light, draw a look.
 
-`TryOnEngine` wraps one FaceTracker. For a video stream (tracker in VIDEO mode) it follows the largest
-face and smooths its pose over time; for stills it draws on every face found. With a FaceMeasurer
-(automatic for stills) faces are measured, and glasses are drawn at their true size.
+Two engines, chosen by what is being rendered, not by flags:
+- `PhotoEngine` (an IMAGE-mode tracker): every face of a still, each measured on that photo, so
+  glasses are drawn at their true size; no temporal state.
+- `StreamEngine` (a VIDEO-mode tracker and a measurer with an IMAGE-mode tracker of its own): the
+  largest face of each frame, its pose and light smoothed over time, measured over its first frontal
+  frames; glasses start at the adult average PD and switch to the measured one once it is ready.
+Build them with `tryon.new_session`, which owns the trackers.
 """
 
 from __future__ import annotations
@@ -35,63 +39,14 @@ class Tracked:
 
 
 class TryOnEngine:
-    """Tracks faces in frames and draws products on them.
+    """What both engines share: drawing products on tracked faces. Subclasses implement `track`."""
 
-    measurer: measures faces (PD, face width) so glasses are drawn true to size. Stills get one
-    from their own IMAGE-mode tracker unless true_scale=False; a stream needs one passed in (an
-    IMAGE-mode tracker of its own), else glasses are fitted to each face.
-    """
-
-    def __init__(self, tracker: FaceTracker, *, smoothing: bool | None = None,
-                 measurer: FaceMeasurer | None = None, true_scale: bool = True) -> None:
+    def __init__(self, tracker: FaceTracker) -> None:
         self.tracker = tracker
-        smooth = tracker.video if smoothing is None else smoothing
-        self._smoother = AnchorSmoother() if smooth else None
-        self._light_smoother = LightSmoother() if smooth else None
-        if measurer is None and true_scale and not tracker.video:
-            measurer = FaceMeasurer(tracker)
-        self._measurer = measurer if true_scale else None
-        self._estimator = FitEstimator(measurer) if (measurer is not None and tracker.video and true_scale) else None
 
     def track(self, frame: np.ndarray, timestamp_ms: int | None = None) -> Tracked:
-        """Detect faces, compute their anchors (smoothed for streams) and measure the main face.
-
-        timestamp_ms: when the frame was captured (any monotonic clock); defaults to now.
-        """
-        detection = self.tracker.detect(frame)
-        if not detection.faces:
-            if self._smoother is not None and self._light_smoother is not None:
-                self._smoother.reset()
-                self._light_smoother.reset()
-            if self._estimator is not None:
-                self._estimator.reset()  # the next face may be someone else
-            return Tracked(detection, ())
-        faces = detection.faces[:1] if self.tracker.video else detection.faces
-        anchored = []
-        fit = None
-        seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
-        for index, face in enumerate(faces):
-            anchor = replace(anchor_from_face(face), light=estimate_light(frame, face),
-                             look=estimate_camera(frame, _face_box(face)))
-            if self._smoother is not None and self._light_smoother is not None:
-                anchor = self._smoother(anchor, seconds)
-                anchor = replace(anchor, light=self._light_smoother(anchor.light, seconds))
-            face_fit = self._measure(frame, face)
-            if face_fit is not None and (self._estimator is None or face_fit.frames_used >= MIN_FRAMES_FOR_TRUE_SCALE):
-                anchor = replace(anchor, pd_mm=face_fit.pd_mm)
-            elif self._estimator is not None:  # no jump from fitted to true size once measured
-                anchor = replace(anchor, pd_mm=TYPICAL_PD_MM)
-            if index == 0:
-                fit = face_fit
-            anchored.append((face, anchor))
-        return Tracked(detection, tuple(anchored), fit)
-
-    def _measure(self, frame: np.ndarray, face: Face) -> FitEstimate | None:
-        if self._estimator is not None:
-            return self._estimator.update(frame, face)
-        if self._measurer is not None:
-            return estimate([self._measurer.measure(frame, face)])
-        return None
+        """Detect faces, compute their anchors (pose, light, camera look) and measure them."""
+        raise NotImplementedError
 
     @staticmethod
     def draw(frame: np.ndarray, tracked: Tracked, products: Sequence[Product]) -> np.ndarray:
@@ -107,6 +62,83 @@ class TryOnEngine:
         """Track and draw in one step; returns the new image and what was tracked."""
         tracked = self.track(frame, timestamp_ms)
         return self.draw(frame, tracked, products), tracked
+
+
+class PhotoEngine(TryOnEngine):
+    """Stills: every face, measured on the photo itself, glasses true to size."""
+
+    def __init__(self, tracker: FaceTracker) -> None:
+        if tracker.video:
+            raise ValueError("PhotoEngine needs an IMAGE-mode tracker")
+        super().__init__(tracker)
+        self._measurer = FaceMeasurer(tracker)
+
+    def track(self, frame: np.ndarray, timestamp_ms: int | None = None) -> Tracked:
+        detection = self.tracker.detect(frame)
+        anchored = []
+        fits = []
+        for face in detection.faces:
+            fit = estimate([self._measurer.measure(frame, face)])
+            anchor = scene_anchor(frame, face)
+            anchored.append((face, replace(anchor, pd_mm=fit.pd_mm) if fit is not None else anchor))
+            fits.append(fit)
+        return Tracked(detection, tuple(anchored), fits[0] if fits else None)
+
+
+class StreamEngine(TryOnEngine):
+    """A video stream: the main face, smoothed, measured over time, true to size once measured.
+
+    measurer: measures the face (PD, face width) so glasses are drawn true to size; without one
+    (tests of placement) glasses are fitted with their lens centres on the pupils.
+    smoother: the pose smoothing; without one the raw per-frame pose is drawn.
+    """
+
+    def __init__(self, tracker: FaceTracker, measurer: FaceMeasurer | None = None, *,
+                 smoother: AnchorSmoother | None = None) -> None:
+        if not tracker.video:
+            raise ValueError("StreamEngine needs a VIDEO-mode tracker")
+        super().__init__(tracker)
+        self._smoother = smoother
+        self._light = LightSmoother()
+        self._estimator = FitEstimator(measurer) if measurer is not None else None
+
+    @classmethod
+    def smoothed(cls, tracker: FaceTracker, measurer: FaceMeasurer | None = None) -> "StreamEngine":
+        """The engine a live stream uses: pose smoothing on."""
+        return cls(tracker, measurer, smoother=AnchorSmoother())
+
+    def track(self, frame: np.ndarray, timestamp_ms: int | None = None) -> Tracked:
+        """timestamp_ms: when the frame was captured (any monotonic clock); defaults to now."""
+        detection = self.tracker.detect(frame)
+        if not detection.faces:
+            self.reset()  # the next face may be someone else
+            return Tracked(detection, ())
+        seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
+        face = detection.faces[0]
+        anchor = scene_anchor(frame, face)
+        if self._smoother is not None:
+            anchor = self._smoother(anchor, seconds)
+        anchor = replace(anchor, light=self._light(anchor.light, seconds))
+        if self._estimator is None:
+            return Tracked(detection, ((face, anchor),))
+        fit = self._estimator.update(frame, face)
+        measured = fit is not None and fit.frames_used >= MIN_FRAMES_FOR_TRUE_SCALE
+        # No jump from fitted to true size: the average PD until the face's own is known.
+        anchor = replace(anchor, pd_mm=fit.pd_mm if measured and fit is not None else TYPICAL_PD_MM)
+        return Tracked(detection, ((face, anchor),), fit)
+
+    def reset(self) -> None:
+        """Forget the face: smoothing, light and measurements start again."""
+        if self._smoother is not None:
+            self._smoother.reset()
+        self._light.reset()
+        if self._estimator is not None:
+            self._estimator.reset()
+
+
+def scene_anchor(frame: np.ndarray, face: Face) -> FaceAnchor:
+    """The face's anchor with the scene's light and the camera's look measured on it."""
+    return replace(anchor_from_face(face), light=estimate_light(frame, face), look=estimate_camera(frame, _face_box(face)))
 
 
 def _face_box(face: Face) -> tuple[int, int, int, int]:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ chatter out of the logs
+# MediaPipe's C++ logging reads this before the import below; the one use of the environment outside
+# `Settings`, which configures a library, not tryon.
+os.environ.setdefault("GLOG_minloglevel", "2")
 
 import cv2  # noqa: E402
 import mediapipe as mp  # noqa: E402

@@ -115,9 +115,9 @@ class S3BlobStore:
                     yield item["Key"][len(self.prefix):]
 
 
-def open_blob_store(url: str | None, default_dir: Path) -> BlobStore:
-    """`s3://bucket/prefix` (endpoint from TRYON_S3_ENDPOINT) or a local path; default: default_dir."""
+def open_blob_store(url: str | None, default_dir: Path, s3_endpoint: str | None = None) -> BlobStore:
+    """`s3://bucket/prefix` (at `s3_endpoint` for MinIO and the like) or a local path; default: default_dir."""
     if url and url.startswith("s3://"):
         parsed = urlparse(url)
-        return S3BlobStore(parsed.netloc, parsed.path, os.environ.get("TRYON_S3_ENDPOINT") or None)
+        return S3BlobStore(parsed.netloc, parsed.path, s3_endpoint)
     return LocalBlobStore(Path(url) if url else default_dir)

@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 from sqlalchemy import select
 
-from tryon.errors import UnknownProductError
+from tryon.errors import UnknownMerchantError, UnknownProductError
 from tryon.glasses import GlassesAsset, GlassesRenderer, GlassesSpec
 from tryon.imaging import decode_image
 from tryon.makeup import makeup_renderer, parse_makeup
@@ -15,28 +15,31 @@ from tryon.products import Catalog, CatalogEntry, Product
 from tryon.store.blobs import BlobStore
 from tryon.store.database import Database
 from tryon.store.models import Merchant, ProductRow
+from tryon.store.records import ProductRecord
 
 
 class RendererCache:
-    """Built renderers by (row id, last update), shared by all requests; least recently used go first."""
+    """Built renderers by (product id, last update), shared by all requests; least recently used go first."""
 
     def __init__(self, size: int = 256) -> None:
         self._items: OrderedDict[tuple[int, str], Product] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, row: ProductRow, blobs: BlobStore) -> Product:
-        key = (row.id, row.updated_at.isoformat())
+    def get(self, product: ProductRecord, blobs: BlobStore) -> Product:
+        """The product's renderer, built from its stored data and images unless it is cached."""
+        key = (product.id, product.updated_at.isoformat())
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        product = build_product(row.kind, row.spec, {name: blobs.get(k) for name, k in row.assets.items()})
+        renderer = build_product(product.kind, product.spec,
+                                 {name: blobs.get(k) for name, k in product.assets.items()})
         with self._lock:
-            self._items[key] = product
+            self._items[key] = renderer
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return product
+        return renderer
 
 
 def build_product(kind: str, spec: dict, images: dict[str, bytes]) -> Product:
@@ -58,20 +61,20 @@ class StoreCatalog(Catalog):
         with db.session() as session:
             merchant = session.scalar(select(Merchant).where(Merchant.slug == merchant_slug))
             if merchant is None:
-                raise UnknownProductError(f"unknown merchant {merchant_slug!r}")
+                raise UnknownMerchantError(f"unknown merchant {merchant_slug!r}")
             self.merchant_id = merchant.id
             self.origins = [o.origin for o in merchant.origins]
 
-    def _rows(self, sku: str | None = None) -> list[ProductRow]:
+    def _rows(self, sku: str | None = None) -> list[ProductRecord]:
         query = select(ProductRow).where(ProductRow.merchant_id == self.merchant_id)
         if sku is not None:
             query = query.where(ProductRow.sku == sku)
         if self.published_only:
             query = query.where(ProductRow.published.is_(True))
         with self.db.session() as session:
-            return list(session.scalars(query.order_by(ProductRow.sku)))
+            return [ProductRecord.from_row(row) for row in session.scalars(query.order_by(ProductRow.sku))]
 
-    def _row(self, sku: str) -> ProductRow:
+    def _row(self, sku: str) -> ProductRecord:
         rows = self._rows(sku)
         if not rows:
             raise UnknownProductError(f"unknown product {sku!r}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask
@@ -22,13 +21,18 @@ MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, **config: Any) -> Flask:
-    """Build the app. `config` overrides Flask settings (e.g. TESTING=True)."""
+    """Build the app. `config` overrides Flask settings (e.g. TESTING=True).
+
+    Creating it changes neither the database nor the blob store: `tryon prepare` (or its steps
+    `tryon init-db`, `seed-demo`, `collect-blobs`) does that once before the server starts.
+    """
+    settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)
-    if os.environ.get("TRYON_BEHIND_PROXY") == "1":  # trust X-Forwarded-Proto/Host from a TLS proxy
+    if settings.behind_proxy:  # trust X-Forwarded-Proto/Host from a TLS proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
     app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, JSON_SORT_KEYS=False)
     app.config.update(config)
-    app.extensions["tryon"] = Services(settings or Settings.from_env())
+    app.extensions["tryon"] = Services(settings)
     register_error_handlers(app)
     app.after_request(add_cors_headers)
     app.register_blueprint(site)

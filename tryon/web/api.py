@@ -12,12 +12,12 @@ from tryon.errors import UnknownProductError
 from tryon.fit import fit_advice
 from tryon.glasses import GlassesRenderer
 from tryon.imaging import MIME_TYPES, decode_image, encode_image
-from tryon.pipeline import TryOnEngine, Tracked
-from tryon.store.merchants import record_event
+from tryon.pipeline import PhotoEngine, Tracked, TryOnEngine
+from tryon.store.analytics import record_event
 from tryon.web.errors import ApiError
 from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import services
-from tryon.web.sizing import glasses_tried, glasses_widths, size_report
+from tryon.sizing import glasses_tried, glasses_widths, size_report
 
 api = Blueprint("api", __name__)
 
@@ -79,7 +79,7 @@ def _photo_request() -> tuple[np.ndarray, list[str], str]:
 
 def _track(frame: np.ndarray) -> Tracked:
     with services().still_tracker() as tracker:
-        return TryOnEngine(tracker).track(frame)
+        return PhotoEngine(tracker).track(frame)
 
 
 @api.post("/render")
@@ -137,5 +137,5 @@ def widget_event():
         raise ApiError(400, "bad_event", 'send JSON {"merchant", "product", "event"}')
     slug = str(data.get("merchant") or merchant_slug())
     public_catalog(slug)
-    record_event(services().db, slug, str(data["product"]), str(data["event"]))
+    record_event(services().db, str(data["event"]), merchant_slug=slug, sku=str(data["product"]))
     return jsonify(recorded=True)

@@ -1,11 +1,15 @@
-"""Structured JSON errors: every failure is {"error": {"code", "message"}} with a fitting status."""
+"""Structured errors: every failure is {"error": {"code", "message"}} with a fitting status, the same
+over HTTP and over the WebSocket stream, so one table here says what each exception means."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from tryon.errors import ConflictError, FaceModelError, InvalidImageError, ProductError, UnknownProductError
+from tryon.errors import (ConflictError, FaceModelError, InvalidEventError, InvalidImageError, InvalidOriginError,
+                          InvalidSlugError, ProductError, UnknownMerchantError, UnknownProductError)
 
 
 class ApiError(Exception):
@@ -16,26 +20,56 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def error_response(status: int, code: str, message: str):
+class ErrorDescription(NamedTuple):
+    """What a client is told about a failure: an HTTP status, a stable code, a readable message."""
+
+    status: int
+    code: str
+    message: str
+
+
+# The first entry whose class the exception is an instance of applies: subclasses before their bases.
+_KNOWN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
+    (InvalidImageError, 400, "invalid_image"),
+    (InvalidSlugError, 400, "invalid_slug"),
+    (InvalidOriginError, 400, "invalid_origin"),
+    (InvalidEventError, 400, "invalid_event"),
+    (UnknownMerchantError, 404, "unknown_merchant"),
+    (UnknownProductError, 404, "unknown_product"),
+    (ProductError, 400, "invalid_product"),
+    (ConflictError, 409, "conflict"),
+    (FaceModelError, 503, "not_ready"),
+)
+INTERNAL_ERROR = ErrorDescription(500, "internal_error", "internal server error")
+
+
+def describe(error: Exception) -> ErrorDescription:
+    """The status, code and message for an exception; INTERNAL_ERROR (no details) for an unexpected one."""
+    if isinstance(error, ApiError):
+        return ErrorDescription(error.status, error.code, error.message)
+    if isinstance(error, HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        return ErrorDescription(error.code or 500, code, error.description or error.name)
+    for kind, status, code in _KNOWN_ERRORS:
+        if isinstance(error, kind):
+            return ErrorDescription(status, code, str(error))
+    return INTERNAL_ERROR
+
+
+def error_response(description: ErrorDescription):
+    """The JSON response for an error."""
+    status, code, message = description
     response = jsonify({"error": {"code": code, "message": message}})
     response.status_code = status
     return response
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(ApiError, lambda e: error_response(e.status, e.code, e.message))
-    app.register_error_handler(InvalidImageError, lambda e: error_response(400, "invalid_image", str(e)))
-    app.register_error_handler(UnknownProductError, lambda e: error_response(404, "unknown_product", str(e)))
-    app.register_error_handler(ProductError, lambda e: error_response(400, "invalid_product", str(e)))
-    app.register_error_handler(ConflictError, lambda e: error_response(409, "conflict", str(e)))
-    app.register_error_handler(FaceModelError, lambda e: error_response(503, "not_ready", str(e)))
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+    """Answer every exception a view raises with its JSON error (Flask routes HTTPExceptions here too)."""
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):
-        app.logger.exception("unhandled error")  # the request body (a shopper's photo) is never logged
-        return error_response(500, "internal_error", "internal server error")
+    def handle(error: Exception):
+        description = describe(error)
+        if description is INTERNAL_ERROR:
+            app.logger.exception("unhandled error")  # the request body (a shopper's photo) is never logged
+        return error_response(description)

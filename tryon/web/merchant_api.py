@@ -11,13 +11,18 @@ import cv2
 import numpy as np
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
-from tryon.pipeline import Tracked, TryOnEngine
-from tryon.products import Product
-from tryon.store import merchants as store
-from tryon.store.catalog import build_product
 from tryon.imaging import encode_image
 from tryon.makeup import MAKEUP_TYPES
-from tryon.store.models import ProductRow
+from tryon.pipeline import Tracked, TryOnEngine
+from tryon.products import Product
+from tryon.store import products as product_store
+from tryon.store.accounts import authenticate
+from tryon.store.analytics import usage
+from tryon.store.calibration import lens_calibration
+from tryon.store.catalog import build_product
+from tryon.store.context import MerchantContext, Store
+from tryon.store.origins import origins_of, set_origins
+from tryon.store.records import ProductRecord
 from tryon.web.errors import ApiError
 from tryon.web.services import services
 
@@ -25,7 +30,7 @@ merchant_api = Blueprint("merchant_api", __name__)
 
 
 def requires_key(view: Callable) -> Callable:
-    """Authenticate the request's API key; the merchant is then `g.merchant`."""
+    """Authenticate the request's API key; the merchant (a MerchantAccount) is then `g.merchant`."""
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any):
@@ -33,7 +38,7 @@ def requires_key(view: Callable) -> Callable:
         key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
         if not key:
             raise ApiError(401, "missing_key", "send your API key as 'Authorization: Bearer <key>'")
-        merchant = store.authenticate(services().db, key)
+        merchant = authenticate(services().db, key)
         if merchant is None:
             raise ApiError(401, "invalid_key", "this API key is not valid")
         g.merchant = merchant
@@ -42,10 +47,17 @@ def requires_key(view: Callable) -> Callable:
     return guarded
 
 
-def _describe(row: ProductRow) -> dict[str, Any]:
-    images = {slot: url_for("merchant_api.product_image", sku=row.sku, slot=slot) for slot in row.assets}
-    return {"sku": row.sku, "name": row.name, "kind": row.kind, "spec": row.spec, "published": row.published,
-            "images": images, "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
+def _scope() -> MerchantContext:
+    """The store as the authenticated merchant sees it: only its own products, origins and counts."""
+    shared = services()
+    return Store(shared.db, shared.blobs).for_merchant(g.merchant.id)
+
+
+def _describe(product: ProductRecord) -> dict[str, Any]:
+    images = {slot: url_for("merchant_api.product_image", sku=product.sku, slot=slot) for slot in product.assets}
+    return {"sku": product.sku, "name": product.name, "kind": product.kind, "spec": product.spec,
+            "published": product.published, "images": images, "created_at": product.created_at.isoformat(),
+            "updated_at": product.updated_at.isoformat()}
 
 
 def _json_body() -> dict[str, Any]:
@@ -81,13 +93,13 @@ def _form_spec() -> dict[str, Any]:
 @requires_key
 def me():
     merchant = g.merchant
-    return jsonify(slug=merchant.slug, name=merchant.name, origins=store.origins_of(services().db, merchant.id))
+    return jsonify(slug=merchant.slug, name=merchant.name, origins=origins_of(_scope()))
 
 
 @merchant_api.get("/products")
 @requires_key
 def list_products():
-    return jsonify(products=[_describe(row) for row in store.list_products(services().db, g.merchant.id)])
+    return jsonify(products=[_describe(product) for product in product_store.list_products(_scope())])
 
 
 @merchant_api.post("/products")
@@ -95,7 +107,6 @@ def list_products():
 def create_product():
     """JSON {sku, name, kind, spec, published} for makeup and looks; multipart (the same fields, spec
     as a JSON string, files `front` and optional `temple`) for glasses."""
-    shared = services()
     if request.mimetype == "multipart/form-data":
         fields = {"sku": request.form.get("sku"), "name": request.form.get("name"), "kind": request.form.get("kind"),
                   "published": request.form.get("published") in ("1", "true", "on")}
@@ -103,16 +114,16 @@ def create_product():
     else:
         fields = _json_body()
         spec, images = fields.get("spec") or {}, {}
-    row = store.create_product(shared.db, shared.blobs, g.merchant.id, str(fields.get("sku") or ""),
-                               str(fields.get("name") or ""), str(fields.get("kind") or ""), spec, images,
-                               bool(fields.get("published", False)))
-    return jsonify(_describe(store.product_row(shared.db, g.merchant.id, row.sku))), 201
+    product = product_store.create_product(_scope(), str(fields.get("sku") or ""), name=str(fields.get("name") or ""),
+                                           kind=str(fields.get("kind") or ""), spec=spec, images=images,
+                                           published=bool(fields.get("published", False)))
+    return jsonify(_describe(product)), 201
 
 
 @merchant_api.get("/products/<sku>")
 @requires_key
 def get_product(sku: str):
-    return jsonify(_describe(store.product_row(services().db, g.merchant.id, sku)))
+    return jsonify(_describe(product_store.get_product(_scope(), sku)))
 
 
 @merchant_api.patch("/products/<sku>")
@@ -120,12 +131,11 @@ def get_product(sku: str):
 def update_product(sku: str):
     """JSON with any of: name, spec (merged into the stored one), published."""
     data = _json_body()
-    shared = services()
     if "spec" in data and not isinstance(data["spec"], dict):
         raise ApiError(400, "bad_json", "'spec' must be a JSON object")
-    row = store.update_product(shared.db, shared.blobs, g.merchant.id, sku, name=data.get("name"),
-                               spec=data.get("spec"), published=data.get("published"))
-    return jsonify(_describe(row))
+    product = product_store.update_product(_scope(), sku, name=data.get("name"), spec=data.get("spec"),
+                                           published=data.get("published"))
+    return jsonify(_describe(product))
 
 
 @merchant_api.put("/products/<sku>/images")
@@ -135,34 +145,33 @@ def replace_images(sku: str):
     images = _uploaded_images()
     if not images:
         raise ApiError(400, "missing_image", "send 'front' and/or 'temple'")
-    shared = services()
-    return jsonify(_describe(store.update_product(shared.db, shared.blobs, g.merchant.id, sku, images=images)))
+    return jsonify(_describe(product_store.update_product(_scope(), sku, images=images)))
 
 
 @merchant_api.delete("/products/<sku>")
 @requires_key
 def delete_product(sku: str):
-    store.delete_product(services().db, g.merchant.id, sku)
+    product_store.delete_product(_scope(), sku)
     return "", 204
 
 
 @merchant_api.get("/products/<sku>/images/<slot>.png")
 @requires_key
 def product_image(sku: str, slot: str):
-    row = store.product_row(services().db, g.merchant.id, sku)
-    if slot not in row.assets:
+    product = product_store.get_product(_scope(), sku)
+    if slot not in product.assets:
         raise ApiError(404, "no_image", f"{sku!r} has no {slot} image")
-    return Response(services().blobs.get(row.assets[slot]), mimetype="image/png")
+    return Response(services().blobs.get(product.assets[slot]), mimetype="image/png")
 
 
 @merchant_api.get("/products/<sku>/calibration")
 @requires_key
 def calibration(sku: str):
     """Lens centres of a glasses product: as stored, and as detected from the image."""
-    row = store.product_row(services().db, g.merchant.id, sku)
-    if row.kind != "glasses":
+    product = product_store.get_product(_scope(), sku)
+    if product.kind != "glasses":
         raise ApiError(400, "not_glasses", "only glasses have lenses to calibrate")
-    return jsonify(store.lens_calibration(row, services().blobs))
+    return jsonify(lens_calibration(services().blobs, product))
 
 
 @merchant_api.get("/products/<sku>/preview")
@@ -170,11 +179,11 @@ def calibration(sku: str):
 def stored_preview(sku: str):
     """The product (published or not) on the sample faces, as a JPEG."""
     shared = services()
-    row = store.product_row(shared.db, g.merchant.id, sku)
-    if row.kind == "look":
+    product = product_store.get_product(_scope(), sku)
+    if product.kind == "look":
         products = shared.catalog(g.merchant.slug, published_only=False).resolve([sku])
     else:
-        products = [shared.renderers.get(row, shared.blobs)]
+        products = [shared.renderers.get(product, shared.blobs)]
     return _preview(products)
 
 
@@ -209,7 +218,7 @@ def _crop_face(image: np.ndarray, tracked: Tracked, size: int = 320) -> np.ndarr
 @merchant_api.get("/origins")
 @requires_key
 def get_origins():
-    return jsonify(origins=store.origins_of(services().db, g.merchant.id))
+    return jsonify(origins=origins_of(_scope()))
 
 
 @merchant_api.put("/origins")
@@ -219,11 +228,11 @@ def put_origins():
     origins = _json_body().get("origins")
     if not isinstance(origins, list):
         raise ApiError(400, "bad_json", "send {\"origins\": [...]}")
-    return jsonify(origins=store.set_origins(services().db, g.merchant.id, [str(o) for o in origins]))
+    return jsonify(origins=set_origins(_scope(), [str(o) for o in origins]))
 
 
 @merchant_api.get("/analytics")
 @requires_key
 def analytics():
     """Per product: try-on sessions, products tried, snapshots, add-to-cart clicks."""
-    return jsonify(products=store.usage(services().db, g.merchant.id))
+    return jsonify(products=usage(_scope()))

@@ -1,5 +1,6 @@
 """Run the production server (gunicorn) as a child process on a loopback port: for end-to-end
-tests and the load benchmark, which must exercise the same server the README starts."""
+tests and the load benchmark, which must exercise the same server the README starts, prepared by
+the same `tryon prepare` that scripts/serve.sh runs first."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from tryon.config import PROJECT_ROOT
-
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -25,20 +24,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(env: dict[str, str] | None = None, threads: int = 16,
-                 timeout: float = 60.0) -> Iterator[tuple[str, int]]:
-    """Start gunicorn with the app on 127.0.0.1; yields (base URL, server pid); stops it afterwards.
+def local_server(env: dict[str, str] | None = None, threads: int = 16, timeout: float = 60.0,
+                 python: Path = Path(sys.executable), cwd: Path | None = None) -> Iterator[tuple[str, int]]:
+    """Run `tryon prepare`, then start gunicorn with the app on 127.0.0.1; yields (base URL, server
+    pid); stops the server afterwards.
 
+    `python` is the interpreter of the environment tryon is installed in (its `tryon` script beside
+    it), by default this one; `cwd` the working directory (gunicorn imports from there first).
     The server runs in a process group of its own (its id is the pid), so a test can kill it and its
     worker at once with os.killpg, as a crash would.
     """
+    env = {**os.environ, **(env or {})}
+    run_prepare(python, env, cwd)
     port = free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
-               "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "2", "server:create_app()"]
+    command = [str(python), "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
+               "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "2",
+               "tryon.web:create_app()"]
     log = tempfile.TemporaryFile()  # the server's own log lines; it never sees a frame's content
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -58,6 +62,14 @@ def local_server(env: dict[str, str] | None = None, threads: int = 16,
     finally:
         _stop(process)
         log.close()
+
+
+def run_prepare(python: Path, env: dict[str, str], cwd: Path | None) -> None:
+    """`tryon prepare` (schema, demo store, stray blobs), as scripts/serve.sh runs it before gunicorn."""
+    result = subprocess.run([str(python.with_name("tryon")), "prepare"], cwd=cwd, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"tryon prepare failed: {(result.stdout + result.stderr)[-2000:]}")
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -13,39 +13,34 @@ from flask import current_app
 from tryon.config import Settings
 from tryon.imaging import decode_image
 from tryon.model_file import resolve_model_path
-from tryon.pipeline import Tracked, TryOnEngine
-from tryon.products import BuiltinCatalog
+from tryon.pipeline import PhotoEngine, Tracked
 from tryon.store.blobs import BlobStore, open_blob_store
 from tryon.store.catalog import RendererCache, StoreCatalog
 from tryon.store.database import Database
-from tryon.store.merchants import collect_garbage, seed_demo
 from tryon.tracking import FaceTracker
 
 DEMO_MERCHANT = "demo"
 
 
 class Services:
-    """Long-lived objects of one app. The database is migrated, the demo catalogue seeded and
-    unreferenced blobs collected when it starts; trackers are created on first use and reused."""
+    """Long-lived objects of one app: the catalogue database and blob store (prepared beforehand by
+    `tryon prepare`), the renderer cache, and still-image trackers, created on first use and reused."""
 
     def __init__(self, settings: Settings, still_trackers: int = 2) -> None:
+        """Open the catalogue as it is: preparing it (schema, demo store, stray blobs) is `tryon prepare`'s job."""
         self.settings = settings
         self.stream_slots = threading.BoundedSemaphore(settings.max_streams)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database)
-        self.db.migrate()
-        self.blobs: BlobStore = open_blob_store(settings.storage_url, settings.data_dir / "blobs")
-        seed_demo(self.db, self.blobs, BuiltinCatalog(settings.assets_dir), DEMO_MERCHANT)
-        collect_garbage(self.db, self.blobs)
+        self.blobs: BlobStore = open_blob_store(settings.storage_url, settings.data_dir / "blobs", settings.s3_endpoint)
         self.renderers = RendererCache()
-        self._still_pool: "queue.LifoQueue[FaceTracker]" = queue.LifoQueue()
+        self._still_pool: queue.LifoQueue[FaceTracker | None] = queue.LifoQueue()
         self._still_capacity = still_trackers
         self._created = 0
         self._lock = threading.Lock()
         self._samples: list[tuple[np.ndarray, Tracked]] | None = None
 
     def catalog(self, merchant: str = DEMO_MERCHANT, published_only: bool = True) -> StoreCatalog:
-        """A merchant's catalogue (UnknownProductError for an unknown merchant)."""
+        """A merchant's catalogue (UnknownMerchantError for an unknown merchant)."""
         return StoreCatalog(self.db, self.blobs, self.renderers, merchant, published_only)
 
     def sample_faces(self) -> list[tuple[np.ndarray, Tracked]]:
@@ -56,22 +51,38 @@ class Services:
                 with FaceTracker(resolve_model_path(self.settings)) as tracker:
                     for path in sorted((self.settings.assets_dir / "sample-faces").glob("*.jpg")):
                         image = decode_image(path.read_bytes())
-                        samples.append((image, TryOnEngine(tracker).track(image)))
+                        samples.append((image, PhotoEngine(tracker).track(image)))
                 self._samples = [(image, tracked) for image, tracked in samples if tracked.faces]
             return self._samples
 
     @contextmanager
     def still_tracker(self) -> Iterator[FaceTracker]:
-        """Borrow an IMAGE-mode tracker (at most `still_trackers` exist; callers wait for one)."""
-        with self._lock:
-            create = self._still_pool.empty() and self._created < self._still_capacity
-            if create:
-                self._created += 1
-        tracker = FaceTracker(resolve_model_path(self.settings), max_faces=4) if create else self._still_pool.get()
+        """Borrow an IMAGE-mode tracker (at most `still_trackers` exist; callers wait for one).
+
+        A tracker that cannot be created (FaceModelError: the model is missing) gives its slot back
+        as an empty one, so the pool never shrinks and a waiting caller tries again: once the model is
+        in place, requests succeed instead of waiting forever for a tracker that will never exist.
+        """
+        tracker = self._take_still_slot()
+        if tracker is None:
+            try:
+                tracker = FaceTracker(resolve_model_path(self.settings), max_faces=4)
+            except BaseException:
+                self._still_pool.put(None)
+                raise
         try:
             yield tracker
         finally:
             self._still_pool.put(tracker)
+
+    def _take_still_slot(self) -> FaceTracker | None:
+        """A pooled tracker, or None: a free slot to create one in (a new one, or one whose creation
+        failed). Waits while every slot is in use."""
+        with self._lock:
+            if self._still_pool.empty() and self._created < self._still_capacity:
+                self._created += 1
+                return None
+        return self._still_pool.get()
 
     def model_ready(self) -> bool:
         """True when the face model file is present and verified."""

@@ -13,10 +13,10 @@ from pathlib import Path
 from tryon.errors import InvalidImageError
 from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
-from tryon.pipeline import TryOnEngine
+from tryon.pipeline import StreamEngine
 from tryon.products import Catalog, Product
 from tryon.tracking import FaceTracker
-from tryon.web.sizing import glasses_tried, glasses_widths, size_report
+from tryon.sizing import glasses_tried, glasses_widths, size_report
 
 MAX_FRAME_PIXELS = 1920 * 1080
 
@@ -41,7 +41,7 @@ class StreamSession:
         self._widths = glasses_widths(catalog)
         self._tracker = FaceTracker(model_path, video=True)
         self._measuring_tracker = FaceTracker(model_path)  # upright crops for PD and face width
-        self._engine = TryOnEngine(self._tracker, measurer=FaceMeasurer(self._measuring_tracker))
+        self._engine = StreamEngine.smoothed(self._tracker, FaceMeasurer(self._measuring_tracker))
 
     def set_products(self, product_ids: list[str]) -> None:
         """Switch what is being tried on; ProductError (nothing changed) for an unknown id."""

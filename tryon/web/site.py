@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, send_from_directory, url_for
 
-from tryon.config import PROJECT_ROOT
+from tryon.config import package_data
 from tryon.errors import UnknownProductError
 from tryon.web.public import frame_ancestors
 from tryon.web.services import DEMO_MERCHANT, services
 
-STATIC_DIR = PROJECT_ROOT / "static"
+STATIC_DIR = package_data("static")  # inside an installed wheel, or the checkout's static/
 site = Blueprint("site", __name__, template_folder="templates")
 
 
@@ -38,12 +38,9 @@ def embed(product_id: str, merchant: str = DEMO_MERCHANT):
 
     Only a published product is served, and only inside pages of the merchant's allowed origins.
     """
-    try:
-        catalog = services().catalog(merchant)
-    except UnknownProductError:
-        abort(404, description=f"unknown merchant {merchant!r}")
+    catalog = services().catalog(merchant)  # UnknownMerchantError: a 404 unknown_merchant
     if product_id not in catalog.ids():
-        abort(404, description=f"unknown product {product_id!r}")
+        raise UnknownProductError(f"unknown product {product_id!r}")
     host = request.args.get("host", "")
     host_origin = host if urlparse(host).scheme in ("http", "https") else "*"
     html = render_template("embed.html", product=product_id, merchant=merchant, host_origin=host_origin)

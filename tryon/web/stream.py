@@ -18,16 +18,17 @@ import struct
 from flask import Blueprint, request
 from flask_sock import Sock
 
-from tryon.errors import FaceModelError, ProductError
+from tryon.errors import TryOnError
 from tryon.model_file import resolve_model_path
-from tryon.store.merchants import record_event
-from tryon.web.errors import ApiError
+from tryon.store.analytics import record_event
+from tryon.web.errors import ApiError, ErrorDescription, describe
 from tryon.web.public import merchant_slug, public_catalog
-from tryon.web.services import services
+from tryon.web.services import Services, services
 from tryon.web.session import StreamSession
 
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
-TRY_AGAIN_LATER = 1013
+CLOSE_POLICY_VIOLATION, CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER = 1008, 1011, 1013
+BUSY = ApiError(503, "busy", "too many live sessions; try again soon")
 
 stream = Blueprint("stream", __name__)
 sock = Sock()
@@ -35,31 +36,21 @@ sock = Sock()
 
 @sock.route("/stream", bp=stream)
 def live_stream(ws) -> None:
-    """One shopper's session; closes with 1013 when the server is at capacity."""
+    """One shopper's session; closes with 1013 when the server is at capacity, with 1008 (the
+    client's fault) or 1011 (the server's) when the session cannot be set up."""
     shared = services()
     if not shared.stream_slots.acquire(blocking=False):
-        ws.send(json.dumps({"type": "error", "code": "busy", "message": "too many live sessions; try again soon"}))
-        ws.close(TRY_AGAIN_LATER, "busy")
+        _send_error(ws, BUSY)
+        ws.close(CLOSE_TRY_AGAIN_LATER, BUSY.code)
         return
     session = None
     try:
-        product_ids = [p for p in request.args.get("products", "").split(",") if p]
         try:
-            catalog = public_catalog()
-            session = StreamSession(catalog, resolve_model_path(shared.settings), product_ids)
-            for product_id in product_ids:
-                record_event(shared.db, merchant_slug(), product_id, "session")
-        except ApiError as exc:
-            ws.send(json.dumps({"type": "error", "code": exc.code, "message": exc.message}))
-            ws.close(1008, exc.code)
-            return
-        except FaceModelError as exc:
-            ws.send(json.dumps({"type": "error", "code": "not_ready", "message": str(exc)}))
-            ws.close(1011, "not ready")
-            return
-        except ProductError as exc:
-            ws.send(json.dumps({"type": "error", "code": "unknown_product", "message": str(exc)}))
-            ws.close(1008, "unknown product")
+            session = _open_session(shared)
+            _count_sessions(shared, session.product_ids)
+        except (ApiError, TryOnError) as exc:
+            error = _send_error(ws, exc)
+            ws.close(CLOSE_SERVER_ERROR if error.status >= 500 else CLOSE_POLICY_VIOLATION, error.code)
             return
         ws.send(json.dumps({"type": "ready", "products": session.product_ids}))
         _serve(ws, session)
@@ -69,7 +60,20 @@ def live_stream(ws) -> None:
         shared.stream_slots.release()
 
 
+def _open_session(shared: Services) -> StreamSession:
+    """The session the request asks for (`merchant`, `products`), after the origin check."""
+    product_ids = [p for p in request.args.get("products", "").split(",") if p]
+    return StreamSession(public_catalog(), resolve_model_path(shared.settings), product_ids)
+
+
+def _count_sessions(shared: Services, product_ids: list[str]) -> None:
+    """Each product a session starts with counts as a try-on session in the merchant's analytics."""
+    for product_id in product_ids:
+        record_event(shared.db, "session", merchant_slug=merchant_slug(), sku=product_id)
+
+
 def _serve(ws, session: StreamSession) -> None:
+    """Answer control messages and render frames until the client goes away (ConnectionClosed)."""
     while True:
         message = ws.receive()
         frame = None
@@ -82,7 +86,7 @@ def _serve(ws, session: StreamSession) -> None:
         if frame is None:
             continue
         if len(frame) < 5:
-            ws.send(json.dumps({"type": "error", "code": "bad_frame", "message": "frame id and JPEG expected"}))
+            _send_error(ws, ApiError(400, "bad_frame", "frame id and JPEG expected"))
             continue
         frame_id = struct.unpack(">I", frame[:4])[0]
         result = session.process(frame[4:], frame_id)
@@ -92,16 +96,31 @@ def _serve(ws, session: StreamSession) -> None:
 
 
 def _control(ws, session: StreamSession, text: str) -> None:
+    """A control message: switch products, answering with the products now tried or an error."""
+    try:
+        session.set_products(_requested_products(text))
+    except (ApiError, TryOnError) as exc:
+        _send_error(ws, exc)
+        return
+    ws.send(json.dumps({"type": "products", "products": session.product_ids}))
+
+
+def _requested_products(text: str) -> list[str]:
+    """The product ids of a {"type": "products", "products": [...]} message; ApiError otherwise."""
     try:
         message = json.loads(text)
         if not isinstance(message, dict) or message.get("type") != "products":
             raise ValueError("expected {\"type\": \"products\", \"products\": [...]}")
-        session.set_products([str(p) for p in message.get("products", [])])
-        ws.send(json.dumps({"type": "products", "products": session.product_ids}))
-    except ProductError as exc:
-        ws.send(json.dumps({"type": "error", "code": "unknown_product", "message": str(exc)}))
+        return [str(p) for p in message.get("products", [])]
     except (ValueError, TypeError) as exc:
-        ws.send(json.dumps({"type": "error", "code": "bad_message", "message": str(exc)}))
+        raise ApiError(400, "bad_message", str(exc)) from exc
+
+
+def _send_error(ws, error: Exception) -> ErrorDescription:
+    """Tell the client what failed, as the HTTP API would (tryon.web.errors.describe)."""
+    description = describe(error)
+    ws.send(json.dumps({"type": "error", "code": description.code, "message": description.message}))
+    return description
 
 
 def init_stream(app) -> None:
