@@ -26,8 +26,12 @@ class BuildPyWithData(build_py):
         if self.editable_mode:
             return
         for name in PACKAGE_DATA_DIRS:
-            shutil.copytree(ROOT / name, Path(self.build_lib) / "tryon" / name, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", ".*"))
+            shutil.copytree(
+                ROOT / name,
+                Path(self.build_lib) / "tryon" / name,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", ".*"),
+            )
 
 
 setup(cmdclass={"build_py": BuildPyWithData})

@@ -11,11 +11,11 @@ ratio to the landmark time measured in the same run.
 from __future__ import annotations
 
 import argparse
-import sys
 import statistics
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -27,7 +27,7 @@ from tryon.anchor import AnchorSmoother, anchor_from_face
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.imaging import decode_image, encode_image
 from tryon.model_file import resolve_model_path
-from tryon.pipeline import TryOnEngine, Tracked
+from tryon.pipeline import Tracked, TryOnEngine
 from tryon.products import BuiltinCatalog
 from tryon.tracking import FaceTracker
 
@@ -49,8 +49,10 @@ def timed(function: Callable[[], object], frames: int, warmup: int = 10) -> list
 def summary(name: str, samples: list[float], reference: float) -> str:
     mean = statistics.fmean(samples)
     p50, p95 = np.percentile(samples, [50, 95])
-    return (f"  {name:<44} {mean:8.2f} ms  p50 {p50:7.2f}  p95 {p95:7.2f}  "
-            f"{1000.0 / mean:8.1f} fps  {mean / reference:6.1%} of landmarks")
+    return (
+        f"  {name:<44} {mean:8.2f} ms  p50 {p50:7.2f}  p95 {p95:7.2f}  "
+        f"{1000.0 / mean:8.1f} fps  {mean / reference:6.1%} of landmarks"
+    )
 
 
 FULL_LOOK = ["ruby-matte", "smoky-eyes", "classic-wing", "peach-blush", "foundation-medium"]
@@ -70,15 +72,17 @@ def bench_size(photo: Path, size: tuple[int, int], frames: int, catalog: Builtin
     anchor_times = timed(lambda: smoother(anchor_from_face(face), next(clock) / 30), frames)
     tracked = Tracked(detection, ((face, anchor_from_face(face)),))
     reference = statistics.fmean(landmarks)
-    print(f"\n{size[0]}x{size[1]}, {frames} frames, photo {photo.name}, "
-          f"face {face.inter_ocular_px:.0f} px between the eyes")
+    print(
+        f"\n{size[0]}x{size[1]}, {frames} frames, photo {photo.name}, "
+        f"face {face.inter_ocular_px:.0f} px between the eyes"
+    )
     print(summary("landmarks (MediaPipe)", landmarks, reference))
     print(summary("anchor + smoothing", anchor_times, reference))
     renders = {}
     for entry in catalog.entries():
         if entry.kind != "look":
             product = catalog.get(entry.id)
-            renders[entry.id] = timed(lambda: TryOnEngine.draw(frame, tracked, [product]), frames)
+            renders[entry.id] = timed(lambda product=product: TryOnEngine.draw(frame, tracked, [product]), frames)
             print(summary(f"render {entry.id} ({entry.kind})", renders[entry.id], reference))
     look = catalog.resolve(FULL_LOOK)
     full_look = timed(lambda: TryOnEngine.draw(frame, tracked, look), frames)
@@ -91,10 +95,14 @@ def bench_size(photo: Path, size: tuple[int, int], frames: int, catalog: Builtin
     total = [mark + extra for mark, extra in zip(landmarks, overhead)]
     print(summary(f"glasses overhead ({slowest})", overhead, reference))
     print(summary("glasses total per frame", total, reference))
-    print(f"  glasses render + codec overhead = {statistics.fmean(overhead) / reference:.1%} of landmark time "
-          f"(target < 30%); total = {statistics.fmean(total) / reference:.2f} x landmark time")
-    print(f"  full look ({' + '.join(FULL_LOOK)}) = {statistics.fmean(full_look) / reference:.1%} "
-          f"of landmark time (target < 50% at 640x480)")
+    print(
+        f"  glasses render + codec overhead = {statistics.fmean(overhead) / reference:.1%} of landmark time "
+        f"(target < 30%); total = {statistics.fmean(total) / reference:.2f} x landmark time"
+    )
+    print(
+        f"  full look ({' + '.join(FULL_LOOK)}) = {statistics.fmean(full_look) / reference:.1%} "
+        f"of landmark time (target < 50% at 640x480)"
+    )
 
 
 def bench_frame_size_independence(photo: Path, frames: int, catalog: BuiltinCatalog, model: Path) -> None:
@@ -109,11 +117,13 @@ def bench_frame_size_independence(photo: Path, frames: int, catalog: BuiltinCata
             detection = tracker.detect(frame)
             face = detection.primary
             tracked = Tracked(detection, ((face, anchor_from_face(face)),))
-            times[name] = timed(lambda: TryOnEngine.draw(frame, tracked, look), frames)
+            times[name] = timed(lambda frame=frame, tracked=tracked: TryOnEngine.draw(frame, tracked, look), frames)
     ratio = statistics.fmean(times["1280x720"]) / statistics.fmean(times["640x480"])
-    print(f"\nsame face ({face.inter_ocular_px:.0f} px), full look: 640x480 {statistics.fmean(times['640x480']):.2f} ms, "
-          f"1280x720 {statistics.fmean(times['1280x720']):.2f} ms (ratio {ratio:.2f}; the frame copy is the only "
-          f"part that grows with the frame)")
+    print(
+        f"\nsame face ({face.inter_ocular_px:.0f} px), full look: 640x480 {statistics.fmean(times['640x480']):.2f} ms, "
+        f"1280x720 {statistics.fmean(times['1280x720']):.2f} ms (ratio {ratio:.2f}; the frame copy is the only "
+        f"part that grows with the frame)"
+    )
 
 
 def main() -> None:

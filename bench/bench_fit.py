@@ -45,8 +45,44 @@ DISTANCES_CM = (100, 60, 40, 30, 25)
 EYE_DISTANCE_CM = 6.2  # the re-rendered faces' scale: their eye distance taken as this
 _MESH = FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION
 MESH_TRIANGLES = [[_MESH[i].start, _MESH[i + 1].start, _MESH[i + 2].start] for i in range(0, len(_MESH), 3)]
-FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148,
-             176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+FACE_OVAL = [
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+]
 # Eye openings (the mesh leaves them open): eyelid contours with the iris points inside.
 EYE_OPENINGS = [
     ([33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7], list(range(468, 473))),
@@ -86,22 +122,30 @@ def print_london(tracker: FaceTracker, measurer: FaceMeasurer, faces: Path) -> N
     print("London set: face width and PD (mm)")
     print(f"{'face':6} {'sex':7} {'width neutral':>14} {'width smiling':>14} {'PD neutral':>11} {'PD smiling':>11}")
     for person, sex in sorted(sexes.items()):
-        row = {expression: measure(tracker, measurer, faces / f"{person}_{expression}.jpg")[0]
-               for expression in EXPRESSIONS}
+        row = {
+            expression: measure(tracker, measurer, faces / f"{person}_{expression}.jpg")[0]
+            for expression in EXPRESSIONS
+        }
         for expression, measurement in row.items():
             widths.setdefault((sex, expression), []).append(measurement.face_width_mm)
             pds.setdefault((sex, expression), []).append(measurement.pd_mm)
-        print(f"{person:6} {sex:7} {row['neutral'].face_width_mm:14.1f} {row['smiling'].face_width_mm:14.1f} "
-              f"{row['neutral'].pd_mm:11.1f} {row['smiling'].pd_mm:11.1f}")
+        print(
+            f"{person:6} {sex:7} {row['neutral'].face_width_mm:14.1f} {row['smiling'].face_width_mm:14.1f} "
+            f"{row['neutral'].pd_mm:11.1f} {row['smiling'].pd_mm:11.1f}"
+        )
     print()
-    print(f"{'sex':7} {'expression':10} {'n':>2}  {'width mean +- SD':>16}  {'ANSUR II':>14}  {'diff':>5}   "
-          f"{'PD mean +- SD':>14}  (adults: {ADULT_PD_MM:.0f}, Dodgson 2004)")
+    print(
+        f"{'sex':7} {'expression':10} {'n':>2}  {'width mean +- SD':>16}  {'ANSUR II':>14}  {'diff':>5}   "
+        f"{'PD mean +- SD':>14}  (adults: {ADULT_PD_MM:.0f}, Dodgson 2004)"
+    )
     for sex in ("female", "male"):
         for expression in EXPRESSIONS:
             width, pd = widths[(sex, expression)], pds[(sex, expression)]
             ansur, ansur_sd = ANSUR_BIZYGOMATIC_MM[sex]
-            print(f"{sex:7} {expression:10} {len(width):2}  {mean_sd(width):>16}  {ansur:6.1f} +- {ansur_sd:3.1f}  "
-                  f"{statistics.mean(width) - ansur:+5.1f}   {mean_sd(pd):>14}")
+            print(
+                f"{sex:7} {expression:10} {len(width):2}  {mean_sd(width):>16}  {ansur:6.1f} +- {ansur_sd:3.1f}  "
+                f"{statistics.mean(width) - ansur:+5.1f}   {mean_sd(pd):>14}"
+            )
 
 
 def print_lisa(tracker: FaceTracker, measurer: FaceMeasurer, faces: Path) -> None:
@@ -114,8 +158,10 @@ def print_lisa(tracker: FaceTracker, measurer: FaceMeasurer, faces: Path) -> Non
         measurement, face = measure(tracker, measurer, faces / f"lisa{index}.jpg")
         distance = camera_distance_mm(face, measurement.pd_mm / face.inter_ocular_px)
         widths.append(measurement.face_width_mm)
-        print(f"lisa{index}.jpg {measurement.face_width_mm:6.1f} {measurement.pd_mm:5.1f} "
-              f"{face.inter_ocular_px:16.1f} {distance:20.0f}")
+        print(
+            f"lisa{index}.jpg {measurement.face_width_mm:6.1f} {measurement.pd_mm:5.1f} "
+            f"{face.inter_ocular_px:16.1f} {distance:20.0f}"
+        )
     print(f"range {max(widths) - min(widths):.1f} mm ({min(widths):.1f}-{max(widths):.1f})")
 
 
@@ -130,8 +176,10 @@ def print_iris_check(tracker: FaceTracker, faces: Path) -> None:
     if len(ratios) > 1:
         error = statistics.stdev(ratios) / len(ratios) ** 0.5
         print()
-        print(f"iris width, MediaPipe / hand-placed, {len(ratios)} faces: {statistics.mean(ratios):.3f} +- {error:.3f}"
-              " (above 1: the mm scale, PD and widths read small)")
+        print(
+            f"iris width, MediaPipe / hand-placed, {len(ratios)} faces: {statistics.mean(ratios):.3f} +- {error:.3f}"
+            " (above 1: the mm scale, PD and widths read small)"
+        )
 
 
 def eye_distance(points: np.ndarray) -> float:
@@ -167,8 +215,9 @@ def scene(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.
     border += [(x, y) for y in np.linspace(0, height - 1, 12)[1:-1] for x in (0, width - 1)]
     vertices = np.vstack([landmarks, [(x, y, sides_depth) for x, y in border]])
     border_ids = list(range(len(landmarks), len(vertices)))
-    triangles += triangulated(vertices[FACE_OVAL + border_ids, :2], FACE_OVAL + border_ids,
-                              landmarks[FACE_OVAL, :2], False)
+    triangles += triangulated(
+        vertices[FACE_OVAL + border_ids, :2], FACE_OVAL + border_ids, landmarks[FACE_OVAL, :2], False
+    )
     return vertices, np.array(triangles)
 
 
@@ -193,9 +242,9 @@ def rendered(photo: np.ndarray, landmarks: np.ndarray, distance_px: float) -> tu
         mask = np.zeros((h, w), np.uint8)
         cv2.fillConvexPoly(mask, np.int32(np.round(target - [x, y])), 1)
         x0, y0 = max(x, 0), max(y, 0)
-        region = image[y0:y + h, x0:x + w]
-        inside = mask[y0 - y:y0 - y + region.shape[0], x0 - x:x0 - x + region.shape[1]].astype(bool)
-        region[inside] = patch[y0 - y:y0 - y + region.shape[0], x0 - x:x0 - x + region.shape[1]][inside]
+        region = image[y0 : y + h, x0 : x + w]
+        inside = mask[y0 - y : y0 - y + region.shape[0], x0 - x : x0 - x + region.shape[1]].astype(bool)
+        region[inside] = patch[y0 - y : y0 - y + region.shape[0], x0 - x : x0 - x + region.shape[1]][inside]
     return image, projected
 
 
@@ -224,16 +273,25 @@ def print_perspective_response(tracker: FaceTracker, faces: Path) -> None:
             shares.append((1 - seen) / (1 - true))
             cells.append(f"{true:.3f} {seen:.3f} {shares[-1]:.2f}")
         print(f"{person:6} " + " ".join(f"{cell:>24}" for cell in cells))
-    print(f"MediaPipe follows {statistics.median(shares):.2f} of the shrinking (median; "
-          f"{min(shares):.2f}-{max(shares):.2f})")
+    print(
+        f"MediaPipe follows {statistics.median(shares):.2f} of the shrinking (median; "
+        f"{min(shares):.2f}-{max(shares):.2f})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES,
-                        help="folder with NNN_neutral/smiling.jpg, people.csv, landmarks.json and lisa1-4.jpg")
-    parser.add_argument("--perspective", action="store_true",
-                        help="also measure how much of the perspective shrinking MediaPipe's outline follows")
+    parser.add_argument(
+        "--faces",
+        type=Path,
+        default=DEFAULT_FACES,
+        help="folder with NNN_neutral/smiling.jpg, people.csv, landmarks.json and lisa1-4.jpg",
+    )
+    parser.add_argument(
+        "--perspective",
+        action="store_true",
+        help="also measure how much of the perspective shrinking MediaPipe's outline follows",
+    )
     args = parser.parse_args()
     with FaceTracker(resolve_model_path(), max_faces=4) as tracker:
         measurer = FaceMeasurer(tracker)

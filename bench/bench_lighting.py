@@ -27,8 +27,15 @@ from tryon.products import BuiltinCatalog  # noqa: E402
 from tryon.tracking import FaceTracker  # noqa: E402
 
 FACES = Path(__file__).resolve().parent.parent / "tests" / "data" / "faces"
-NAMES = ["001_neutral.jpg", "009_neutral.jpg", "061_neutral.jpg", "103_neutral.jpg", "132_neutral.jpg",
-         "lisa1.jpg", "lisa3.jpg"]
+NAMES = [
+    "001_neutral.jpg",
+    "009_neutral.jpg",
+    "061_neutral.jpg",
+    "103_neutral.jpg",
+    "132_neutral.jpg",
+    "lisa1.jpg",
+    "lisa3.jpg",
+]
 PRODUCTS = ["ruby-matte", "rose-satin", "aviator", "rectangular", "smoky-eyes", "rosy-blush", "foundation-light"]
 
 
@@ -47,7 +54,9 @@ def main() -> None:
     catalog = BuiltinCatalog(Settings.from_env().assets_dir)
     with FaceTracker(resolve_model_path()) as tracker:
         engine = PhotoEngine(tracker)
-        print(f"{'product':18s}" + "".join(f"{light:>14s}" for light in sorted(LIGHTS)) + "   (mean / worst face, CIE76)")
+        print(
+            f"{'product':18s}" + "".join(f"{light:>14s}" for light in sorted(LIGHTS)) + "   (mean / worst face, CIE76)"
+        )
         for product_id in PRODUCTS:
             products = catalog.resolve([product_id])
             row = f"{product_id:18s}"

@@ -11,10 +11,10 @@ p50/p95 (frame sent -> rendered frame back), errors, and the server's resident m
 from __future__ import annotations
 
 import argparse
-import sys
 import json
 import statistics
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,9 +27,9 @@ import websocket
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: the shared test photos' motion
 
 from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms  # noqa: E402
+from tests.support.server import local_server
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
-from tryon.web.process import local_server
 
 IN_FLIGHT = 2
 
@@ -45,8 +45,10 @@ class SessionResult:
 
 def clip_frames(photo: Path, count: int = 60) -> list[bytes]:
     canvas = fit_to_canvas(cv2.imread(str(photo)))
-    return [cv2.imencode(".jpg", apply_transform(canvas, p)[0], [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
-            for p in motion_transforms(count)]
+    return [
+        cv2.imencode(".jpg", apply_transform(canvas, p)[0], [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
+        for p in motion_transforms(count)
+    ]
 
 
 def run_session(url: str, products: str, frames: list[bytes], seconds: float, result: SessionResult) -> None:
@@ -124,9 +126,11 @@ def run_load(url: str, pid: int | None, sessions: int, seconds: float, products:
         if result.latencies_ms:
             p50, p95 = np.percentile(result.latencies_ms, [50, 95])
             fps = result.frames / max(result.seconds, 1e-9)
-            print(f"  session {index}: {fps:6.1f} fps  latency p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
-                  f"mean {statistics.fmean(result.latencies_ms):6.1f} ms  skipped {result.skipped}  "
-                  f"errors {len(result.errors)} {result.errors[:2] if result.errors else ''}")
+            print(
+                f"  session {index}: {fps:6.1f} fps  latency p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+                f"mean {statistics.fmean(result.latencies_ms):6.1f} ms  skipped {result.skipped}  "
+                f"errors {len(result.errors)} {result.errors[:2] if result.errors else ''}"
+            )
         else:
             print(f"  session {index}: no frames; errors {result.errors[:3]}")
     total_fps = sum(r.frames / max(r.seconds, 1e-9) for r in results)

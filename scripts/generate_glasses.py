@@ -88,9 +88,10 @@ def spline(points: list[Point], closed: bool, samples: int = 20) -> np.ndarray:
     t = np.linspace(0, 1, samples, endpoint=False)[:, None]
     pieces = []
     for i in range(1, len(extended) - 2):
-        p0, p1, p2, p3 = extended[i - 1:i + 3]
-        pieces.append(0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                             + (3 * p1 - p0 - 3 * p2 + p3) * t**3))
+        p0, p1, p2, p3 = extended[i - 1 : i + 3]
+        pieces.append(
+            0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
+        )
     return np.vstack(pieces + ([] if closed else [p[-1:]]))
 
 
@@ -98,8 +99,12 @@ def superellipse(width: float, height: float, power: float, centre: Point = (0.0
     """Power 2 is an ellipse; higher powers give squarer, still smoothly rounded corners."""
     t = np.linspace(0, 2 * math.pi, n, endpoint=False)
     c, s = np.cos(t), np.sin(t)
-    return np.column_stack([centre[0] + np.sign(c) * np.abs(c) ** (2 / power) * width / 2,
-                            centre[1] + np.sign(s) * np.abs(s) ** (2 / power) * height / 2])
+    return np.column_stack(
+        [
+            centre[0] + np.sign(c) * np.abs(c) ** (2 / power) * width / 2,
+            centre[1] + np.sign(s) * np.abs(s) ** (2 / power) * height / 2,
+        ]
+    )
 
 
 def tilted_ellipse(centre: Point, width: float, height: float, degrees: float) -> np.ndarray:
@@ -150,8 +155,9 @@ def blur(image: np.ndarray, sigma_mm: float) -> np.ndarray:
         return cv2.GaussianBlur(image, (0, 0), sigma)
     height, width = image.shape
     small = cv2.resize(image, (width // OVERSAMPLE, height // OVERSAMPLE), interpolation=cv2.INTER_AREA)
-    return cv2.resize(cv2.GaussianBlur(small, (0, 0), sigma / OVERSAMPLE), (width, height),
-                      interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(
+        cv2.GaussianBlur(small, (0, 0), sigma / OVERSAMPLE), (width, height), interpolation=cv2.INTER_LINEAR
+    )
 
 
 def fillet(mask: np.ndarray, radius_mm: float) -> np.ndarray:
@@ -239,17 +245,39 @@ def round_front(canvas: Canvas) -> FrontDesign:
     rim_x = half_distance + math.sqrt((radius + wire) ** 2 - hinge_y**2)
     metal_end_pieces(canvas, frame, rim_x, hinge_y, 1.9, 3.4)
     pads, arms = nose_pads(canvas, (half_distance - radius - 0.3, -7.0), (7.4, 7.5), tilt=14.0)
-    return FrontDesign(canvas, frame, holes, half_distance, hinge_y, (half_width(canvas) - 3.2, 3.0), 0.35,
-                       pads=pads, pad_arms=arms)
+    return FrontDesign(
+        canvas, frame, holes, half_distance, hinge_y, (half_width(canvas) - 3.2, 3.0), 0.35, pads=pads, pad_arms=arms
+    )
 
 
 def aviator_lens() -> np.ndarray:
     """Teardrop, right lens, x towards the temple: a nearly straight top sloping a little down to the
     temple, widest high up, the outer side sweeping in, the lowest point deep on the nose side."""
-    return spline([(-24.5, -20.6), (-13.0, -21.6), (0.0, -21.6), (12.0, -20.9), (21.5, -19.2), (27.5, -15.0),
-                   (29.9, -8.5), (29.6, -1.0), (27.6, 6.5), (23.8, 13.5), (17.8, 19.8), (9.8, 24.6), (0.5, 27.4),
-                   (-8.5, 27.8), (-16.0, 25.0), (-22.5, 17.0), (-26.0, 8.5), (-27.6, -1.0), (-27.6, -9.0),
-                   (-26.6, -16.0)], closed=True)
+    return spline(
+        [
+            (-24.5, -20.6),
+            (-13.0, -21.6),
+            (0.0, -21.6),
+            (12.0, -20.9),
+            (21.5, -19.2),
+            (27.5, -15.0),
+            (29.9, -8.5),
+            (29.6, -1.0),
+            (27.6, 6.5),
+            (23.8, 13.5),
+            (17.8, 19.8),
+            (9.8, 24.6),
+            (0.5, 27.4),
+            (-8.5, 27.8),
+            (-16.0, 25.0),
+            (-22.5, 17.0),
+            (-26.0, 8.5),
+            (-27.6, -1.0),
+            (-27.6, -9.0),
+            (-26.6, -16.0),
+        ],
+        closed=True,
+    )
 
 
 def aviator_front(canvas: Canvas) -> FrontDesign:
@@ -262,16 +290,25 @@ def aviator_front(canvas: Canvas) -> FrontDesign:
     hinge_y = -14.0
     metal_end_pieces(canvas, frame, half_distance + 29.6, hinge_y, 1.8, 3.2)
     pads, arms = nose_pads(canvas, (half_distance - 27.9, -7.0), (6.0, 6.5), tilt=12.0)
-    return FrontDesign(canvas, frame, holes, half_distance, hinge_y, (half_width(canvas) - 3.0, 3.0), 0.35,
-                       pads=pads, pad_arms=arms)
+    return FrontDesign(
+        canvas, frame, holes, half_distance, hinge_y, (half_width(canvas) - 3.0, 3.0), 0.35, pads=pads, pad_arms=arms
+    )
 
 
 def acetate_bridge(canvas: Canvas, mask: np.ndarray, top: float, foot: Point, arch_top: float) -> None:
     """A solid bridge from the top line down to an arch over the nose, running into both rims."""
     foot_x, foot_y = foot
     side = foot_x + 7
-    canvas.fill(mask, np.vstack([[(-side, top), (side, top), (side, foot_y + 3)],
-                                 arch(foot_x, foot_y, arch_top)[::-1], [(-side, foot_y + 3)]]))
+    canvas.fill(
+        mask,
+        np.vstack(
+            [
+                [(-side, top), (side, top), (side, foot_y + 3)],
+                arch(foot_x, foot_y, arch_top)[::-1],
+                [(-side, foot_y + 3)],
+            ]
+        ),
+    )
 
 
 def pins(canvas: Canvas, x: float, y: float) -> np.ndarray:
@@ -316,24 +353,70 @@ def rectangular_front(canvas: Canvas) -> FrontDesign:
     holes, frame = rims(canvas, lens, outline, half_distance)
     acetate_bridge(canvas, frame, top=-21.2, foot=(11.0, 6.0), arch_top=-11.0)
     hinge_y = float(outline[np.argmax(outline[:, 0]), 1])
-    return FrontDesign(canvas, frame, holes, half_distance, hinge_y, (outer - 3.2, 5.0), 1.3,
-                       hardware=pins(canvas, outer - 5.6, hinge_y))
+    return FrontDesign(
+        canvas,
+        frame,
+        holes,
+        half_distance,
+        hinge_y,
+        (outer - 3.2, 5.0),
+        1.3,
+        hardware=pins(canvas, outer - 5.6, hinge_y),
+    )
 
 
 def cat_eye_lens() -> np.ndarray:
     """Right lens, x towards the temple: a round lower rim, the top line rising to a high outer corner."""
-    return spline([(-20.0, -14.0), (-8.0, -15.6), (5.0, -17.4), (15.0, -19.2), (21.6, -18.8), (24.8, -13.8),
-                   (25.5, -5.0), (23.6, 5.0), (18.4, 13.2), (9.6, 18.1), (-2.0, 19.3), (-12.5, 16.5),
-                   (-20.0, 10.5), (-24.3, 1.5), (-24.8, -8.0)], closed=True)
+    return spline(
+        [
+            (-20.0, -14.0),
+            (-8.0, -15.6),
+            (5.0, -17.4),
+            (15.0, -19.2),
+            (21.6, -18.8),
+            (24.8, -13.8),
+            (25.5, -5.0),
+            (23.6, 5.0),
+            (18.4, 13.2),
+            (9.6, 18.1),
+            (-2.0, 19.3),
+            (-12.5, 16.5),
+            (-20.0, 10.5),
+            (-24.3, 1.5),
+            (-24.8, -8.0),
+        ],
+        closed=True,
+    )
 
 
 def cat_eye_outline(tip_x: float) -> np.ndarray:
     """The front's outer edge, right lens: thick all round, sweeping up and out into a pointed wing."""
     tip = (tip_x, -25.0)
-    return spline([tip, (tip_x - 6.0, -24.9), (16.0, -23.4), (4.0, -21.5), (-8.0, -20.0), (-19.0, -18.8),
-                   (-26.5, -15.5), (-29.0, -8.0), (-28.6, 2.0), (-24.5, 12.5), (-15.0, 20.5), (-2.0, 23.5),
-                   (12.0, 22.0), (22.5, 16.5), (28.3, 8.0), (30.2, -1.0), (30.6, -9.0), (31.8, -15.5),
-                   (tip_x - 1.4, -21.0), tip], closed=False)
+    return spline(
+        [
+            tip,
+            (tip_x - 6.0, -24.9),
+            (16.0, -23.4),
+            (4.0, -21.5),
+            (-8.0, -20.0),
+            (-19.0, -18.8),
+            (-26.5, -15.5),
+            (-29.0, -8.0),
+            (-28.6, 2.0),
+            (-24.5, 12.5),
+            (-15.0, 20.5),
+            (-2.0, 23.5),
+            (12.0, 22.0),
+            (22.5, 16.5),
+            (28.3, 8.0),
+            (30.2, -1.0),
+            (30.6, -9.0),
+            (31.8, -15.5),
+            (tip_x - 1.4, -21.0),
+            tip,
+        ],
+        closed=False,
+    )
 
 
 def cat_eye_front(canvas: Canvas) -> FrontDesign:
@@ -343,8 +426,16 @@ def cat_eye_front(canvas: Canvas) -> FrontDesign:
     holes, frame = rims(canvas, cat_eye_lens(), cat_eye_outline(outer - half_distance), half_distance)
     acetate_bridge(canvas, frame, top=-18.4, foot=(10.0, 7.0), arch_top=-10.0)
     hinge_y = -17.0
-    return FrontDesign(canvas, frame, holes, half_distance, hinge_y, (outer - 3.6, 8.0), 1.2,
-                       hardware=pins(canvas, outer - 6.8, hinge_y - 0.5))
+    return FrontDesign(
+        canvas,
+        frame,
+        holes,
+        half_distance,
+        hinge_y,
+        (outer - 3.6, 8.0),
+        1.2,
+        hardware=pins(canvas, outer - 6.8, hinge_y - 0.5),
+    )
 
 
 # --- shading ------------------------------------------------------------------------------------
@@ -390,8 +481,12 @@ def studio(normals: np.ndarray, softbox_radiance: float = 3.5) -> np.ndarray:
     wearer's head, dark, so surfaces turning away (end pieces, a wire's far edges) darken."""
     x, y, z = (2 * normals[:, 2:3] * normals - [0.0, 0.0, 1.0]).T  # the reflected view ray
     sky = np.interp(y, [-1.0, -0.45, -0.22, -0.08, 0.05, 0.3, 1.0], [0.65, 0.6, 0.06, 0.3, 0.85, 1.05, 1.15])
-    softbox = (smoothstep(0.12, 0.3, y) * smoothstep(0.95, 0.7, y) * smoothstep(0.75, 0.45, np.abs(x))
-               * smoothstep(-0.4, -0.1, z))
+    softbox = (
+        smoothstep(0.12, 0.3, y)
+        * smoothstep(0.95, 0.7, y)
+        * smoothstep(0.75, 0.45, np.abs(x))
+        * smoothstep(-0.4, -0.1, z)
+    )
     behind = smoothstep(-0.2, -0.7, z)
     return ((sky + softbox_radiance * softbox) * (1 - 0.75 * behind)).astype(np.float32)
 
@@ -440,8 +535,9 @@ def tortoise(shape: tuple[int, int], seed: int) -> np.ndarray:
     def layer(cell_mm: float, stretch: float, octaves: int = 1) -> np.ndarray:
         """Warped noise; extra octaves (each half the size, half the weight) make edges ragged."""
         field = sum(0.5**i * value_noise(shape, rng, cell_mm * mm / 2**i, stretch) for i in range(octaves))
-        return cv2.remap(field / np.std(field), cols + warp[0], rows + warp[1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REFLECT)
+        return cv2.remap(
+            field / np.std(field), cols + warp[0], rows + warp[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
 
     base, clouds, patches = layer(9.0, 1.5), layer(5.0, 1.5, 3), layer(4.0, 1.4, 4)
     specks = layer(1.0, 1.2, 2)
@@ -481,8 +577,11 @@ class Material:
         return shade_acetate(normals, np.array(self.colour, np.float32)[None] / 255)
 
 
-def paint(mask: np.ndarray, material: Material,
-          adjust: Callable[[np.ndarray, Pixels], tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+def paint(
+    mask: np.ndarray,
+    material: Material,
+    adjust: Callable[[np.ndarray, Pixels], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> np.ndarray:
     """The shaded colour image (0-1 BGR) of one part, computed only on its pixels. `adjust` may turn the
     normals and returns them with a brightness factor per pixel."""
     pixels = np.nonzero(mask)
@@ -609,14 +708,50 @@ def draw_temple(style: Style) -> np.ndarray:
 
 
 STYLES = [
-    Style("round", 136, round_front, Material((70, 118, 170), metal=True, edge_mm=0.65), (70, 118, 170),
-          (1.5, 1.5), "#ffffff", 0.07, 0.0),
-    Style("rectangular", 142, rectangular_front, Material((24, 22, 22), metal=False, edge_mm=1.1, dome_mm=0.35),
-          (190, 190, 192), (6.0, 4.0), "#ffffff", 0.07, 0.0),
-    Style("aviator", 148, aviator_front, Material((75, 175, 230), metal=True, edge_mm=0.6), (75, 175, 230),
-          (1.4, 1.4), "#2e3b2c", 0.82, 0.35),
-    Style("cat-eye", 140, cat_eye_front, Material(None, metal=False, edge_mm=1.2, dome_mm=0.4, tortoise_seed=7),
-          (150, 185, 210), (7.0, 4.0), "#ffffff", 0.07, 0.0),
+    Style(
+        "round",
+        136,
+        round_front,
+        Material((70, 118, 170), metal=True, edge_mm=0.65),
+        (70, 118, 170),
+        (1.5, 1.5),
+        "#ffffff",
+        0.07,
+        0.0,
+    ),
+    Style(
+        "rectangular",
+        142,
+        rectangular_front,
+        Material((24, 22, 22), metal=False, edge_mm=1.1, dome_mm=0.35),
+        (190, 190, 192),
+        (6.0, 4.0),
+        "#ffffff",
+        0.07,
+        0.0,
+    ),
+    Style(
+        "aviator",
+        148,
+        aviator_front,
+        Material((75, 175, 230), metal=True, edge_mm=0.6),
+        (75, 175, 230),
+        (1.4, 1.4),
+        "#2e3b2c",
+        0.82,
+        0.35,
+    ),
+    Style(
+        "cat-eye",
+        140,
+        cat_eye_front,
+        Material(None, metal=False, edge_mm=1.2, dome_mm=0.4, tortoise_seed=7),
+        (150, 185, 210),
+        (7.0, 4.0),
+        "#ffffff",
+        0.07,
+        0.0,
+    ),
 ]
 
 
@@ -629,8 +764,13 @@ def generate(out_dir: Path) -> None:
         cv2.imwrite(str(directory / "temple.png"), draw_temple(style), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         spec = GlassesSpec(
             name=style.name.replace("-", " ").title() + (" sunglasses" if style.opacity > 0.5 else " glasses"),
-            temple_image="temple.png", lens_centres_px=lens_centres, frame_width_mm=style.width_mm,
-            temple_length_mm=145, hinge_y_px=hinge_y, lens_tint=style.tint, lens_opacity=style.opacity,
+            temple_image="temple.png",
+            lens_centres_px=lens_centres,
+            frame_width_mm=style.width_mm,
+            temple_length_mm=145,
+            hinge_y_px=hinge_y,
+            lens_tint=style.tint,
+            lens_opacity=style.opacity,
             lens_gradient=style.gradient,
         )
         save_spec(directory, spec)

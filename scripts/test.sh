@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh) and run the whole test suite. Extra arguments go to pytest.
+# Set up (scripts/setup.sh), lint and type-check (scripts/lint.sh) and run the whole test suite.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -18,4 +19,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     [ "$installed" = yes ] || echo "note: ${missing[*]} missing; the tests that need them will be skipped" >&2
 fi
+scripts/lint.sh
 exec .venv/bin/python -m pytest "$@"

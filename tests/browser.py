@@ -12,8 +12,10 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-requires_browser = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                      reason="needs Debian's chromium and chromium-driver (scripts/test.sh installs them)")
+requires_browser = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (scripts/test.sh installs them)",
+)
 
 
 def browser(camera: Path | None = None, allow_camera: bool = True):
@@ -24,9 +26,18 @@ def browser(camera: Path | None = None, allow_camera: bool = True):
     os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager look for downloads
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 "--window-size=1200,900", "--autoplay-policy=no-user-gesture-required"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,900",
+        "--autoplay-policy=no-user-gesture-required",
+    ):
         options.add_argument(flag)
     if camera is not None:
         options.add_argument("--use-fake-device-for-media-stream")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tryon
-from tests.conftest import FACES, load_face
+from tests.conftest import load_face
 from tryon.cli import main
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.apps import prepared_app
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.model_file import resolve_model_path
 from tryon.store.blobs import LocalBlobStore, S3BlobStore, blob_key
-from tests.support.apps import prepared_app
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,12 @@ def s3_endpoint():
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
-                            ("AWS_DEFAULT_REGION", "us-east-1"), ("TRYON_S3_ENDPOINT", endpoint)):
+        for name, value in (
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("TRYON_S3_ENDPOINT", endpoint),
+        ):
             patch.setenv(name, value)
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="catalogue")
         yield endpoint
@@ -51,8 +55,13 @@ def test_put_get_delete_list(store):
 
 
 def test_service_runs_on_s3_storage(s3_endpoint, tmp_path):
-    settings = Settings(data_dir=tmp_path, model_path=resolve_model_path(), assets_dir=PROJECT_ROOT / "assets",
-                        storage_url="s3://catalogue/service", s3_endpoint=s3_endpoint)
+    settings = Settings(
+        data_dir=tmp_path,
+        model_path=resolve_model_path(),
+        assets_dir=PROJECT_ROOT / "assets",
+        storage_url="s3://catalogue/service",
+        s3_endpoint=s3_endpoint,
+    )
     client = prepared_app(settings, TESTING=True).test_client()
     image = client.get("/api/v1/products/aviator/front.png")
     assert image.status_code == 200 and image.data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -16,11 +16,28 @@ import pytest
 
 from tests.conftest import load_face
 from tests.support import conditions
-from tryon.camera import (SHARP, CameraLook, add_noise, estimate_blur, estimate_camera, estimate_noise, extra_blur,
-                          soften)
+from tryon.camera import (
+    SHARP,
+    CameraLook,
+    add_noise,
+    estimate_blur,
+    estimate_camera,
+    estimate_noise,
+    extra_blur,
+    soften,
+)
 
-STUDIO_FACES = ["001_neutral.jpg", "009_neutral.jpg", "061_neutral.jpg", "103_neutral.jpg", "132_neutral.jpg",
-                "009_smiling.jpg", "027_smiling.jpg", "092_smiling.jpg", "103_smiling.jpg"]
+STUDIO_FACES = [
+    "001_neutral.jpg",
+    "009_neutral.jpg",
+    "061_neutral.jpg",
+    "103_neutral.jpg",
+    "132_neutral.jpg",
+    "009_smiling.jpg",
+    "027_smiling.jpg",
+    "092_smiling.jpg",
+    "103_smiling.jpg",
+]
 WEBCAM_SHOTS = ["lisa1.jpg", "lisa2.jpg", "lisa3.jpg", "lisa4.jpg"]
 WEBCAM_ROWS = 480
 
@@ -73,8 +90,10 @@ def test_blur_reads_back_as_added_and_grows_with_it(studio, name):
         clean.append(estimate_camera(blurred, box).blur_sigma)
         noisy.append(estimate_camera(conditions.add_noise(blurred, 4.0), box).blur_sigma)
         expected = math.hypot(own, sigma)
-        print(f"{name} blur: added {sigma}, own {own:.2f}, expected {expected:.2f}, "
-              f"read {clean[-1]:.2f}, with noise 4 {noisy[-1]:.2f}")
+        print(
+            f"{name} blur: added {sigma}, own {own:.2f}, expected {expected:.2f}, "
+            f"read {clean[-1]:.2f}, with noise 4 {noisy[-1]:.2f}"
+        )
         assert within(clean[-1], expected, 0.3, 0.4)
         assert within(noisy[-1], expected, 0.3, 0.4)
     assert clean == sorted(clean) and noisy == sorted(noisy)
@@ -160,8 +179,10 @@ def test_overlay_gets_the_frames_grain_and_softness(studio, name):
     assert solid.sum() > 300 and skin.sum() > 300
 
     skin_detail = high_frequency(matched, skin)
-    print(f"{name} look {look}; fine detail: skin {skin_detail:.2f}, pasted rim {high_frequency(pasted, solid):.2f}, "
-          f"matched rim {high_frequency(matched, solid):.2f}")
+    print(
+        f"{name} look {look}; fine detail: skin {skin_detail:.2f}, pasted rim {high_frequency(pasted, solid):.2f}, "
+        f"matched rim {high_frequency(matched, solid):.2f}"
+    )
     assert high_frequency(pasted, solid) < 0.3 * skin_detail
     assert within(high_frequency(matched, solid), skin_detail, 0.3)
 
@@ -170,8 +191,10 @@ def test_overlay_gets_the_frames_grain_and_softness(studio, name):
     for label, result in (("pasted", pasted), ("matched", matched)):
         gray = cv2.cvtColor(result, cv2.COLOR_BGR2GRAY)
         widths[label] = estimate_blur(gray, edges, estimate_noise(gray, solid))
-    print(f"edge blur: frame {look.blur_sigma:.2f}, pasted rim {widths['pasted']:.2f}, "
-          f"matched rim {widths['matched']:.2f}")
+    print(
+        f"edge blur: frame {look.blur_sigma:.2f}, pasted rim {widths['pasted']:.2f}, "
+        f"matched rim {widths['matched']:.2f}"
+    )
     assert widths["pasted"] < 0.7 * look.blur_sigma
     assert within(widths["matched"], look.blur_sigma, 0.25)
 

@@ -12,7 +12,7 @@ def test_render_still(tmp_path, still_tracker):
     assert after.shape == before.shape
     face = still_tracker.detect(before).primary
     x, y = face.iris_centres.mean(axis=0).astype(int)
-    near_eyes = np.abs(after.astype(int) - before)[y - 60:y + 60, x - 120:x + 120].mean()
+    near_eyes = np.abs(after.astype(int) - before)[y - 60 : y + 60, x - 120 : x + 120].mean()
     far_away = np.abs(after.astype(int) - before)[:100, :100].mean()
     assert near_eyes > 8 and far_away < 2
 
@@ -54,8 +54,8 @@ def test_no_face_writes_the_photo_unchanged_and_says_so(tmp_path, capsys):
 
 
 def test_merchant_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
-    from tryon.store.database import Database
     from tryon.store.accounts import authenticate
+    from tryon.store.database import Database
 
     monkeypatch.setenv("TRYON_DATA_DIR", str(tmp_path))
     assert main(["merchant", "create", "corner-shop", "--name", "Corner Shop"]) == 0

@@ -18,8 +18,9 @@ def test_premultiplied_blend_of_half_transparent_texture():
     texture = Texture.from_bgra(solid(20, 20, (200, 0, 50), 128))
     region = draw_texture(frame, texture, np.array([[1.0, 0, 10], [0, 1.0, 10], [0, 0, 1]]))
     alpha = 128 / 255  # blended in linear light, as light mixes
-    expected = linear_to_srgb(srgb_to_linear(np.uint8([[[200, 0, 50]]])) * alpha
-                              + srgb_to_linear(np.uint8([[[100, 100, 100]]])) * (1 - alpha))[0, 0]
+    expected = linear_to_srgb(
+        srgb_to_linear(np.uint8([[[200, 0, 50]]])) * alpha + srgb_to_linear(np.uint8([[[100, 100, 100]]])) * (1 - alpha)
+    )[0, 0]
     assert np.abs(frame[20, 20].astype(int) - expected).max() <= 1
     assert np.array_equal(frame[2, 2], [100, 100, 100])
     x, y, w, h = region
@@ -45,8 +46,12 @@ def test_minified_texture_is_smooth_not_aliased():
 def test_shadow_darkens_below_the_texture():
     frame = np.full((80, 80, 3), 200, np.uint8)
     texture = Texture.from_bgra(solid(20, 4, (0, 0, 0), 255))
-    draw_texture(frame, texture, np.array([[1.0, 0, 30], [0, 1.0, 30], [0, 0, 1]]),
-                 shadow=Shadow(offset=(0, 6), blur=2, strength=0.5))
+    draw_texture(
+        frame,
+        texture,
+        np.array([[1.0, 0, 30], [0, 1.0, 30], [0, 0, 1]]),
+        shadow=Shadow(offset=(0, 6), blur=2, strength=0.5),
+    )
     assert frame[38, 40].mean() < 180 and frame[20, 40].mean() == 200
 
 

@@ -12,11 +12,11 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import Select
 
 from tests.browser import browser, requires_browser, wait_for
+from tests.support.server import local_server
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
-from tryon.store.database import Database
 from tryon.store.accounts import create_merchant
-from tryon.web.process import local_server
+from tryon.store.database import Database
 
 pytestmark = requires_browser
 
@@ -66,9 +66,13 @@ def test_dashboard_end_to_end(shop, artifacts):
         form.find_element("name", "sku").send_keys("rouge-1")
         form.find_element("name", "name").send_keys("Rouge One")
         Select(form.find_element("name", "finish")).select_by_visible_text("gloss")
-        driver.execute_script("const c = arguments[0]; c.value = '#c01040'; c.dispatchEvent(new Event('input', {bubbles: true}));",
-                              form.find_element("name", "colour"))
-        wait_for(driver, "const i = document.getElementById('makeup-preview'); return i.complete && i.naturalWidth > 300;")
+        driver.execute_script(
+            "const c = arguments[0]; c.value = '#c01040'; c.dispatchEvent(new Event('input', {bubbles: true}));",
+            form.find_element("name", "colour"),
+        )
+        wait_for(
+            driver, "const i = document.getElementById('makeup-preview'); return i.complete && i.naturalWidth > 300;"
+        )
         form.find_element("css selector", "button[type=submit]").click()
         wait_for(driver, "return document.querySelector('#products tr[data-sku=\"rouge-1\"]') !== null;")
         assert merchant_get(base, key, "/products/rouge-1")["spec"]["colour"] == "#c01040"
@@ -79,8 +83,11 @@ def test_dashboard_end_to_end(shop, artifacts):
         glasses.find_element("name", "name").send_keys("Round X")
         glasses.find_element("name", "front").send_keys(str(PROJECT_ROOT / "assets/glasses/round/front.png"))
         glasses.find_element("css selector", "button[type=submit]").click()
-        wait_for(driver, "const i = document.getElementById('calibrate-image');"
-                         "return !document.getElementById('calibration').hidden && i.complete && i.naturalWidth > 0;")
+        wait_for(
+            driver,
+            "const i = document.getElementById('calibrate-image');"
+            "return !document.getElementById('calibration').hidden && i.complete && i.naturalWidth > 0;",
+        )
         marker = driver.find_element("css selector", ".marker[data-index='0']")
         ActionChains(driver).click_and_hold(marker).move_by_offset(25, 10).release().perform()
         driver.find_element("id", "save-calibration").click()

@@ -13,9 +13,9 @@ import pytest
 
 from tests.browser import browser, requires_browser, wait_for
 from tests.conftest import load_face
-from tryon.model_file import resolve_model_path
 from tests.support.motion import Motion, apply_transform, fit_to_canvas, motion_transforms, write_y4m
-from tryon.web.process import local_server
+from tests.support.server import local_server
+from tryon.model_file import resolve_model_path
 
 pytestmark = requires_browser
 
@@ -72,16 +72,21 @@ def eye_box(driver) -> tuple[slice, slice]:
     eyes = np.array(driver.execute_script("return window.tryonWidget.stats.lastStatus.eyes")) * (640, 480)
     distance = np.linalg.norm(eyes[1] - eyes[0])
     (x0, y0), (x1, y1) = eyes.min(axis=0), eyes.max(axis=0)
-    return (slice(int(y0 - 0.25 * distance), int(y1 + 0.25 * distance)),
-            slice(int(x0 - 0.35 * distance), int(x1 + 0.35 * distance)))
+    return (
+        slice(int(y0 - 0.25 * distance), int(y1 + 0.25 * distance)),
+        slice(int(x0 - 0.35 * distance), int(x1 + 0.35 * distance)),
+    )
 
 
 def test_live_try_on_in_chromium(server, face_video, artifacts):
     driver = browser(face_video)
     try:
         open_widget(driver, server)
-        wait_for(driver, "const s = window.tryonWidget && window.tryonWidget.stats;"
-                         "return s && s.received > 15 && s.lastStatus && s.lastStatus.status === 'ok';")
+        wait_for(
+            driver,
+            "const s = window.tryonWidget && window.tryonWidget.stats;"
+            "return s && s.received > 15 && s.lastStatus && s.lastStatus.status === 'ok';",
+        )
         assert driver.execute_script("return document.getElementById('message').textContent") == ""
 
         # The returned frames carry the glasses: the eye region differs from the camera's, the rest does not.
@@ -93,7 +98,9 @@ def test_live_try_on_in_chromium(server, face_video, artifacts):
         # Before/after: the split slider shows the camera on one side and the try-on on the other.
         stage = driver.find_element("css selector", ".stage")
         driver.find_element("id", "compare").click()
-        set_split = "const s = document.getElementById('split'); s.value = arguments[0]; s.dispatchEvent(new Event('input'));"
+        set_split = (
+            "const s = document.getElementById('split'); s.value = arguments[0]; s.dispatchEvent(new Event('input'));"
+        )
         driver.execute_script(set_split, 0)
         after_only = cv2.imdecode(np.frombuffer(stage.screenshot_as_png, np.uint8), cv2.IMREAD_COLOR)
         driver.execute_script(set_split, 100)
@@ -104,8 +111,11 @@ def test_live_try_on_in_chromium(server, face_video, artifacts):
 
         # Switching product: the aviators' dark lenses darken the eye region of the returned frames.
         driver.find_element("css selector", "#products button[data-product='aviator']").click()
-        wait_for(driver, "const s = window.tryonWidget.stats.lastStatus;"
-                         "return s && s.products.length === 1 && s.products[0] === 'aviator';")
+        wait_for(
+            driver,
+            "const s = window.tryonWidget.stats.lastStatus;"
+            "return s && s.products.length === 1 && s.products[0] === 'aviator';",
+        )
         wait_for(driver, "return window.tryonWidget.stats.received > 0;")
         time.sleep(0.5)
         eyes = eye_box(driver)

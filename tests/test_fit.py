@@ -11,13 +11,24 @@ import pytest
 
 from tests.conftest import FACES, load_face
 from tryon.anchor import anchor_from_face
-from tryon.fit import (FACE_SIDES, FITS, IRIS_DIAMETER_MM, NARROW, WIDE, FaceMeasurer, FitEstimate, FitEstimator,
-                       fit_advice, iris_diameter_px, measure_frame, parse_frame_size)
+from tryon.fit import (
+    FACE_SIDES,
+    FITS,
+    IRIS_DIAMETER_MM,
+    NARROW,
+    WIDE,
+    FaceMeasurer,
+    FitEstimate,
+    FitEstimator,
+    fit_advice,
+    iris_diameter_px,
+    measure_frame,
+    parse_frame_size,
+)
 from tryon.glasses import GlassesSpec
 from tryon.pipeline import StreamEngine
-from tryon.tracking import FaceTracker
 from tryon.sizing import glasses_tried, size_report
-
+from tryon.tracking import FaceTracker
 
 # Bizygomatic breadth, ANSUR II 2012 (US Army, caliper on living subjects): mean, SD in mm.
 ANSUR_BIZYGOMATIC_MM = {"male": (142.6, 6.2), "female": (133.8, 5.6)}
@@ -41,8 +52,9 @@ def rotated(image, degrees):
 
 
 def scaled(image, factor):
-    return cv2.resize(image, None, fx=factor, fy=factor,
-                      interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+    return cv2.resize(
+        image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    )
 
 
 def stream_pd(model_path, still_tracker, image, frames=20, seed=0):
@@ -131,8 +143,10 @@ def test_perspective_correction_fades_with_distance(still_tracker):
     points = face.landmarks[:, :2]
     mm_per_px = IRIS_DIAMETER_MM / iris_diameter_px(face)
     outline_mm = np.linalg.norm(points[FACE_SIDES[1]] - points[FACE_SIDES[0]]) * mm_per_px
-    widths = [measure_frame(dataclasses.replace(face, image_size=(width * zoom, height * zoom))).face_width_mm
-              for zoom in (1, 4, 1000)]
+    widths = [
+        measure_frame(dataclasses.replace(face, image_size=(width * zoom, height * zoom))).face_width_mm
+        for zoom in (1, 4, 1000)
+    ]
     assert widths[0] > widths[1] > widths[2] == pytest.approx(outline_mm, rel=1e-3)
     # Taken at about 50 cm (the webcam's field of view): +9%. The old correction (MediaPipe's pose
     # distance, 38 cm, and the full geometric shrinking) added 19%.
@@ -140,15 +154,18 @@ def test_perspective_correction_fades_with_distance(still_tracker):
 
 
 # The ideal frame front is the face width + 2 mm (slight clearance at the temples); within 6 mm fits.
-@pytest.mark.parametrize("face_width, frame_width, verdict", [
-    (140.0, 142.0, FITS),     # the ideal: as wide as the face, with slight clearance
-    (140.0, 136.0, FITS),     # 6 mm under the ideal: still fits
-    (140.0, 135.5, NARROW),   # the temples show past the frame
-    (140.0, 148.0, FITS),
-    (140.0, 148.5, WIDE),     # the frame hangs off the sides of the face
-    (128.0, 145.0, WIDE),     # a small face and a 145 mm frame
-    (150.0, 134.0, NARROW),   # a wide face and a small frame
-])
+@pytest.mark.parametrize(
+    "face_width, frame_width, verdict",
+    [
+        (140.0, 142.0, FITS),  # the ideal: as wide as the face, with slight clearance
+        (140.0, 136.0, FITS),  # 6 mm under the ideal: still fits
+        (140.0, 135.5, NARROW),  # the temples show past the frame
+        (140.0, 148.0, FITS),
+        (140.0, 148.5, WIDE),  # the frame hangs off the sides of the face
+        (128.0, 145.0, WIDE),  # a small face and a 145 mm frame
+        (150.0, 134.0, NARROW),  # a wide face and a small frame
+    ],
+)
 def test_fit_decisions(face_width, frame_width, verdict):
     assert fit_advice(face_width, frame_width) == verdict
 

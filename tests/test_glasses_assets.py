@@ -41,15 +41,19 @@ def test_sunglasses_lenses_are_tinted_and_clear_lenses_nearly_transparent(catalo
 
 
 def test_assets_are_reproducible_from_the_script(tmp_path):
-    subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "generate_glasses.py"), "--out", str(tmp_path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "generate_glasses.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     for style in STYLES:
         for image in ("front.png", "temple.png"):
             committed = cv2.imread(str(PROJECT_ROOT / "assets" / "glasses" / style / image), cv2.IMREAD_UNCHANGED)
             fresh = cv2.imread(str(tmp_path / style / image), cv2.IMREAD_UNCHANGED)
             assert np.array_equal(committed, fresh), (style, image)
         assert json.loads((tmp_path / style / "glasses.json").read_text()) == json.loads(
-            (PROJECT_ROOT / "assets" / "glasses" / style / "glasses.json").read_text())
+            (PROJECT_ROOT / "assets" / "glasses" / style / "glasses.json").read_text()
+        )
 
 
 def test_front_without_alpha_or_lenses_is_refused(tmp_path):
@@ -62,10 +66,16 @@ def test_front_without_alpha_or_lenses_is_refused(tmp_path):
         GlassesAsset(spec, opaque_bar)
 
 
-@pytest.mark.parametrize("bad", [
-    {"name": ""}, {"name": "x", "lens_tint": "red"}, {"name": "x", "lens_opacity": 2},
-    {"name": "x", "front_image": "../../etc/passwd"}, {"name": "x", "unknown": 1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": ""},
+        {"name": "x", "lens_tint": "red"},
+        {"name": "x", "lens_opacity": 2},
+        {"name": "x", "front_image": "../../etc/passwd"},
+        {"name": "x", "unknown": 1},
+    ],
+)
 def test_spec_validation(bad):
     with pytest.raises(ValueError):
         GlassesSpec.model_validate(bad)
@@ -145,6 +155,6 @@ def test_end_pieces_darken_as_they_turn_back(style):
         edge, inside = [], []
         for y in range(hinge - 3 * mm // 2, hinge + 3 * mm // 2 + 1):
             x = np.nonzero(opaque[y])[0].min()
-            edge += list(grey[y, x:x + mm][opaque[y, x:x + mm]])
-            inside += list(grey[y, x + 3 * mm:x + 5 * mm][opaque[y, x + 3 * mm:x + 5 * mm]])
+            edge += list(grey[y, x : x + mm][opaque[y, x : x + mm]])
+            inside += list(grey[y, x + 3 * mm : x + 5 * mm][opaque[y, x + 3 * mm : x + 5 * mm]])
         assert np.mean(edge) < 0.9 * np.mean(inside)

@@ -76,7 +76,7 @@ def test_two_faces_both_get_glasses(still_tracker, catalog):
     assert len(tracked.faces) == 2
     for face, _ in tracked.faces:
         x, y = face.iris_centres.mean(axis=0).astype(int)
-        ring = np.abs(image.astype(int) - canvas.astype(int))[y - 40:y + 40, x - 110:x + 110].sum(axis=2) > 30
+        ring = np.abs(image.astype(int) - canvas.astype(int))[y - 40 : y + 40, x - 110 : x + 110].sum(axis=2) > 30
         assert ring.mean() > 0.05
 
 
@@ -105,8 +105,9 @@ def test_yaw_foreshortens_the_far_side(still_tracker, catalog):
     """Turned heads: the far lens is drawn narrower than the near one, as a real frame looks."""
     face = still_tracker.detect(load_face("lisa3.jpg")).primary
     anchor = anchor_from_face(face)
-    turned = anchor.__class__(anchor.origin, cv2.Rodrigues(np.array([0.0, 0.5, 0.0]))[0] @ anchor.rotation,
-                              anchor.eye_distance, anchor.camera)
+    turned = anchor.__class__(
+        anchor.origin, cv2.Rodrigues(np.array([0.0, 0.5, 0.0]))[0] @ anchor.rotation, anchor.eye_distance, anchor.camera
+    )
     renderer = catalog.get("round")
     asset = renderer.asset
     left_lens = np.array([[asset.lens_centres[0][0] - 100, asset.lens_centres[0][1]], asset.lens_centres[0]])

@@ -11,10 +11,14 @@ from tryon.imaging import decode_image, encode_image, sniff_format
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height, with a token IDAT: a decompression-bomb stand-in."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
@@ -27,11 +31,14 @@ def test_round_trip(fmt):
     assert decoded.shape == image.shape and np.abs(decoded.astype(int) - image).mean() < 6
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"),
-    (b"hello, I am text pretending to be a .png", "not a JPEG"),
-    (png_header_only(20000, 20000), "pixels"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"hello, I am text pretending to be a .png", "not a JPEG"),
+        (png_header_only(20000, 20000), "pixels"),
+    ],
+)
 def test_bad_inputs(data, message):
     with pytest.raises(InvalidImageError, match=message):
         decode_image(data)

@@ -66,10 +66,14 @@ def test_the_light_estimate_follows_exposure_and_white_balance(still_tracker, na
 
 def test_studio_faces_are_near_the_reference_light_and_webcam_faces_dim(still_tracker):
     """The reference is the studio light of the London set; the webcam shots are several times darker."""
-    studio = [estimate_light(load_face(n), still_tracker.detect(load_face(n)).primary).exposure
-              for n in ("009_neutral.jpg", "132_neutral.jpg", "103_neutral.jpg", "001_neutral.jpg")]
-    webcam = [estimate_light(load_face(n), still_tracker.detect(load_face(n)).primary).exposure
-              for n in ("lisa1.jpg", "lisa3.jpg", "lisa4.jpg")]
+    studio = [
+        estimate_light(load_face(n), still_tracker.detect(load_face(n)).primary).exposure
+        for n in ("009_neutral.jpg", "132_neutral.jpg", "103_neutral.jpg", "001_neutral.jpg")
+    ]
+    webcam = [
+        estimate_light(load_face(n), still_tracker.detect(load_face(n)).primary).exposure
+        for n in ("lisa1.jpg", "lisa3.jpg", "lisa4.jpg")
+    ]
     assert 0.6 < np.median(studio) < 1.6
     assert max(webcam) < 0.5 * min(studio)
 

@@ -57,17 +57,22 @@ def faces(still_tracker):
 
 def outside_fraction(painted, outline, margin_px):
     size = 2 * int(round(margin_px)) + 1
-    allowed = cv2.dilate(fill(painted.shape, outline).astype(np.uint8),
-                         cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))).astype(bool)
+    allowed = cv2.dilate(
+        fill(painted.shape, outline).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    ).astype(bool)
     return (painted & ~allowed).sum() / painted.sum()
 
 
-LANDMARK_MISS = pytest.mark.xfail(strict=True, reason="MediaPipe's lower-lip contour lies about 5% of the eye "
-                                  "distance below the hand-placed one on this face: a landmark error, not bleeding")
+LANDMARK_MISS = pytest.mark.xfail(
+    strict=True,
+    reason="MediaPipe's lower-lip contour lies about 5% of the eye "
+    "distance below the hand-placed one on this face: a landmark error, not bleeding",
+)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=LANDMARK_MISS) if n == "061_neutral.jpg" else n
-                                  for n in NEUTRAL_FACES])
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=LANDMARK_MISS) if n == "061_neutral.jpg" else n for n in NEUTRAL_FACES]
+)
 def test_lipstick_stays_inside_the_hand_placed_lip_outline(faces, name):
     image, face = faces[name]
     painted = changed(image, render(face, image, type="lipstick", colour="#9b111e", opacity=0.9))
@@ -104,9 +109,9 @@ def mouth_pixels(image, face):
 def test_nothing_painted_on_teeth(faces, name, finish):
     image, face = faces[name]
     mouth = fill(image.shape, face.landmarks[list(lm.LIPS_INNER), :2])
-    assert mouth.sum() > 0.04 * face.inter_ocular_px ** 2  # the mouth really is open
+    assert mouth.sum() > 0.04 * face.inter_ocular_px**2  # the mouth really is open
     teeth, dark, _ = mouth_pixels(image, face)
-    assert teeth.sum() > 0.005 * face.inter_ocular_px ** 2
+    assert teeth.sum() > 0.005 * face.inter_ocular_px**2
     after = render(face, image, type="lipstick", colour="#c0306a", finish=finish, opacity=1.0)
     assert not changed(image, after, 0)[teeth | dark].any()
     liner = render(face, image, type="lip_liner", colour="#702020", opacity=1.0)
@@ -123,7 +128,7 @@ def lower_lip_strip(image, face, teeth):
     for x in range(int(left + 0.15 * (right - left)), int(right - 0.15 * (right - left))):
         rows = np.nonzero(teeth[:, x])[0]
         if len(rows):
-            strip[rows.max() + 2:, x] = mouth[rows.max() + 2:, x]
+            strip[rows.max() + 2 :, x] = mouth[rows.max() + 2 :, x]
     hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
     pinkish = (hsv[..., 0] < 8) | (hsv[..., 0] > 150)  # lips, not stained teeth or grey shadow
     return strip & pinkish & (hsv[..., 2] > 0.25 * 255) & (hsv[..., 1] > 0.15 * 255)
@@ -137,7 +142,7 @@ def test_lower_lip_painted_up_to_the_teeth(faces, name):
     teeth, _, _ = mouth_pixels(image, face)
     strip = lower_lip_strip(image, face, teeth)
     painted = changed(image, render(face, image, type="lipstick", colour="#c0306a", opacity=0.9), 6)
-    assert strip.sum() > 0.003 * face.inter_ocular_px ** 2  # these smiles do leave such a strip
+    assert strip.sum() > 0.003 * face.inter_ocular_px**2  # these smiles do leave such a strip
     assert painted[strip].mean() > 0.8
 
 
@@ -151,8 +156,9 @@ def hand_placed_lip_area(name, shape):
 
 
 def delta_e76(before, after):
-    return np.linalg.norm(bgr_to_lab(after.astype(np.float32) / 255) - bgr_to_lab(before.astype(np.float32) / 255),
-                          axis=2)
+    return np.linalg.norm(
+        bgr_to_lab(after.astype(np.float32) / 255) - bgr_to_lab(before.astype(np.float32) / 255), axis=2
+    )
 
 
 @pytest.mark.parametrize("name", NEUTRAL_FACES)
@@ -175,9 +181,15 @@ def test_lip_colour_moves_towards_the_swatch_with_opacity(faces, colour):
     name = "009_neutral.jpg"
     image, face = faces[name]
     swatch = hex_to_lab(colour)
-    distances = [float(delta_e_2000(lip_mean_lab(render(face, image, type="lipstick", colour=colour,
-                                                        opacity=opacity), face, name)[0], swatch))
-                 for opacity in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    distances = [
+        float(
+            delta_e_2000(
+                lip_mean_lab(render(face, image, type="lipstick", colour=colour, opacity=opacity), face, name)[0],
+                swatch,
+            )
+        )
+        for opacity in (0.0, 0.25, 0.5, 0.75, 1.0)
+    ]
     assert all(later < earlier for earlier, later in zip(distances, distances[1:])), distances
     assert distances[-1] < 0.5 * distances[0]
 
@@ -195,8 +207,7 @@ def test_very_dark_and_very_light_shades_keep_the_lip_texture(faces, colour):
 
 
 def test_out_of_gamut_colours_lose_chroma_not_hue():
-    vivid = np.array([[50.0, 110.0, -110.0], [90.0, -100.0, 90.0], [30.0, 60.0, 70.0], [85.0, 40.0, 10.0]],
-                     np.float32)
+    vivid = np.array([[50.0, 110.0, -110.0], [90.0, -100.0, 90.0], [30.0, 60.0, 70.0], [85.0, 40.0, 10.0]], np.float32)
     linear = lab_to_linear_bgr(vivid)
     assert np.all(np.any((linear < 0) | (linear > 1), axis=1))  # all four are outside sRGB
     fitted = bgr_to_lab(lab_to_bgr8(vivid) / 255.0)
@@ -236,10 +247,13 @@ def test_shimmer_moves_with_the_face_and_does_not_flicker(still_tracker, faces):
     assert np.corrcoef(flecks_first[lips], flecks_second[lips])[0, 1] > 0.6
 
 
-@pytest.mark.parametrize("spec", [
-    dict(type="eyeshadow", colours=["#d0a0c0", "#7a4a8a", "#2a1a3a"], finish="shimmer", opacity=0.9),
-    dict(type="eyeliner", colour="#000000", thickness=0.05, wing=0.2),
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        dict(type="eyeshadow", colours=["#d0a0c0", "#7a4a8a", "#2a1a3a"], finish="shimmer", opacity=0.9),
+        dict(type="eyeliner", colour="#000000", thickness=0.05, wing=0.2),
+    ],
+)
 @pytest.mark.parametrize("name", ["001_neutral.jpg", "132_neutral.jpg"])
 def test_eye_makeup_stays_off_the_eyes_and_brows(faces, name, spec):
     image, face = faces[name]
@@ -253,8 +267,13 @@ def test_eye_makeup_stays_off_the_eyes_and_brows(faces, name, spec):
         assert painted[brow].mean() < 0.05
 
 
-@pytest.mark.parametrize("spec", [dict(type="eyeshadow", colours=["#6040a0"], opacity=0.9),
-                                  dict(type="eyeliner", colour="#000000", thickness=0.05, wing=0.2)])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        dict(type="eyeshadow", colours=["#6040a0"], opacity=0.9),
+        dict(type="eyeliner", colour="#000000", thickness=0.05, wing=0.2),
+    ],
+)
 def test_eye_makeup_stays_on_the_lid_when_the_eyes_close(faces, spec):
     """Closing the eyes moves the upper lid onto the lower one; shadow and liner follow the lid."""
     image, face = faces["001_neutral.jpg"]
@@ -275,10 +294,16 @@ def test_eye_makeup_stays_on_the_lid_when_the_eyes_close(faces, spec):
         assert painted[below].sum() == 0
 
 
-@pytest.mark.parametrize("spec", [
-    dict(type="blush", colour="#e07080"), dict(type="highlighter"), dict(type="contour"),
-    dict(type="brow", colour="#2a1a10", opacity=0.8), dict(type="foundation", colour="#c89070", coverage=0.8),
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        dict(type="blush", colour="#e07080"),
+        dict(type="highlighter"),
+        dict(type="contour"),
+        dict(type="brow", colour="#2a1a10", opacity=0.8),
+        dict(type="foundation", colour="#c89070", coverage=0.8),
+    ],
+)
 def test_skin_products_stay_on_the_face(faces, spec):
     image, face = faces["103_neutral.jpg"]
     painted = changed(image, render(face, image, **spec), 1)
@@ -305,8 +330,8 @@ def fully_covered_skin(image, face):
 def test_foundation_evens_tone_but_keeps_skin_texture(faces):
     image, face = faces["061_neutral.jpg"]
     skin = fully_covered_skin(image, face)
-    assert skin.sum() > 0.5 * face.inter_ocular_px ** 2
-    own_shade = "#%02x%02x%02x" % tuple(int(v) for v in image[skin].mean(axis=0)[::-1])
+    assert skin.sum() > 0.5 * face.inter_ocular_px**2
+    own_shade = "#" + "".join(f"{int(v):02x}" for v in image[skin].mean(axis=0)[::-1])
     after = render(face, image, type="foundation", colour=own_shade, coverage=0.9)
     assert texture(after, skin) > 0.7 * texture(image, skin)
 
@@ -318,16 +343,19 @@ def test_foundation_evens_tone_but_keeps_skin_texture(faces):
     assert blotches(after) < 0.7 * blotches(image)
 
 
-@pytest.mark.parametrize("bad", [
-    {"type": "lipstick", "colour": "red"},
-    {"type": "lipstick", "colour": "#aa0000", "opacity": 1.5},
-    {"type": "lipstick", "colour": "#aa0000", "finish": "velvet"},
-    {"type": "eyeshadow", "colours": []},
-    {"type": "eyeshadow", "colours": ["#111111"] * 4},
-    {"type": "mascara", "colour": "#000000"},
-    {"type": "blush", "colour": "#aa0000", "sparkles": True},
-    "not an object",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "lipstick", "colour": "red"},
+        {"type": "lipstick", "colour": "#aa0000", "opacity": 1.5},
+        {"type": "lipstick", "colour": "#aa0000", "finish": "velvet"},
+        {"type": "eyeshadow", "colours": []},
+        {"type": "eyeshadow", "colours": ["#111111"] * 4},
+        {"type": "mascara", "colour": "#000000"},
+        {"type": "blush", "colour": "#aa0000", "sparkles": True},
+        "not an object",
+    ],
+)
 def test_invalid_makeup_is_refused_with_reasons(bad):
     with pytest.raises(ProductError, match="invalid makeup product"):
         parse_makeup(bad)

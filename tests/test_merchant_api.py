@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.support.apps import prepared_app
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.imaging import decode_image
 from tryon.model_file import resolve_model_path
 from tryon.store.accounts import create_merchant
-from tests.support.apps import prepared_app
 
 ROUND = PROJECT_ROOT / "assets" / "glasses" / "round"
 
@@ -48,9 +48,14 @@ def lipstick(sku="red-1", **spec):
 
 
 def glasses_upload(client, key, sku, front: bytes, **fields):
-    data = {"sku": sku, "name": fields.pop("name", "Frames"), "kind": "glasses",
-            "spec": json.dumps(fields.pop("spec", {"frame_width_mm": 138})),
-            "front": (io.BytesIO(front), "front.png"), **fields}
+    data = {
+        "sku": sku,
+        "name": fields.pop("name", "Frames"),
+        "kind": "glasses",
+        "spec": json.dumps(fields.pop("spec", {"frame_width_mm": 138})),
+        "front": (io.BytesIO(front), "front.png"),
+        **fields,
+    }
     return client.post("/api/v1/merchant/products", data=data, headers=auth(key), content_type="multipart/form-data")
 
 
@@ -61,13 +66,25 @@ def skus(client, key):
 def png_claiming(width, height):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_every_merchant_call_needs_a_valid_key(client, keys):
-    for method, path in (("get", "/me"), ("get", "/products"), ("post", "/products"), ("get", "/analytics"),
-                         ("put", "/origins"), ("delete", "/products/x"), ("patch", "/products/x")):
+    for method, path in (
+        ("get", "/me"),
+        ("get", "/products"),
+        ("post", "/products"),
+        ("get", "/analytics"),
+        ("put", "/origins"),
+        ("delete", "/products/x"),
+        ("patch", "/products/x"),
+    ):
         response = getattr(client, method)(f"/api/v1/merchant{path}")
         assert response.status_code == 401 and response.json["error"]["code"] == "missing_key"
     response = client.get("/api/v1/merchant/me", headers=auth("tok_wrong"))
@@ -82,8 +99,13 @@ def test_makeup_products_from_data(client, keys):
     again = client.post("/api/v1/merchant/products", json=lipstick(), headers=auth(keys["alpha"]))
     assert again.status_code == 409
     before = skus(client, keys["alpha"])
-    for bad in (lipstick("x1", colour="red"), lipstick("x2", finish="velvet"), lipstick("bad sku!"),
-                {"sku": "x3", "kind": "mascara", "spec": {}}, {"sku": "x4", "kind": "lipstick"}):
+    for bad in (
+        lipstick("x1", colour="red"),
+        lipstick("x2", finish="velvet"),
+        lipstick("bad sku!"),
+        {"sku": "x3", "kind": "mascara", "spec": {}},
+        {"sku": "x4", "kind": "lipstick"},
+    ):
         response = client.post("/api/v1/merchant/products", json=bad, headers=auth(keys["alpha"]))
         assert response.status_code == 400 and "error" in response.json, bad
     assert skus(client, keys["alpha"]) == before
@@ -111,12 +133,15 @@ def test_glasses_upload_rgba_and_white_background_photo(client, keys):
     assert np.abs(np.array(detected) - np.array(calibration["detected"])).max() < 15
 
 
-@pytest.mark.parametrize("front, code", [
-    (b"", "empty_upload"),
-    ((ROUND / "front.png").read_bytes()[:3000], "invalid_image"),
-    (b"PK\x03\x04 this is a zip file with a .png name", "invalid_image"),
-    (png_claiming(20000, 20000), "invalid_image"),
-])
+@pytest.mark.parametrize(
+    "front, code",
+    [
+        (b"", "empty_upload"),
+        ((ROUND / "front.png").read_bytes()[:3000], "invalid_image"),
+        (b"PK\x03\x04 this is a zip file with a .png name", "invalid_image"),
+        (png_claiming(20000, 20000), "invalid_image"),
+    ],
+)
 def test_bad_uploads_are_refused_and_change_nothing(client, keys, front, code):
     before = skus(client, keys["alpha"])
     response = glasses_upload(client, keys["alpha"], "broken", front)
@@ -165,11 +190,13 @@ def test_only_published_products_reach_shoppers(client, keys):
 def test_embedding_only_from_allowed_origins(client, keys):
     key = auth(keys["alpha"])
     client.post("/api/v1/merchant/products", json={**lipstick("embed-me"), "published": True}, headers=key)
-    refused_list = client.put("/api/v1/merchant/origins", json={"origins": ["https://shop.example/", "ftp://x"]},
-                              headers=key)
+    refused_list = client.put(
+        "/api/v1/merchant/origins", json={"origins": ["https://shop.example/", "ftp://x"]}, headers=key
+    )
     assert refused_list.status_code == 400 and refused_list.json["error"]["code"] == "invalid_origin"
-    assert client.put("/api/v1/merchant/origins", json={"origins": ["https://shop.example"]},
-                      headers=key).json == {"origins": ["https://shop.example"]}
+    assert client.put("/api/v1/merchant/origins", json={"origins": ["https://shop.example"]}, headers=key).json == {
+        "origins": ["https://shop.example"]
+    }
     allowed = client.get("/api/v1/products?merchant=alpha", headers={"Origin": "https://shop.example"})
     assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     refused = client.get("/api/v1/products?merchant=alpha", headers={"Origin": "https://evil.example"})
@@ -183,11 +210,13 @@ def test_analytics_count_widget_events(client, keys):
     key = auth(keys["alpha"])
     client.post("/api/v1/merchant/products", json={**lipstick("counted"), "published": True}, headers=key)
     for event in ("product_tried", "snapshot_taken", "add_to_cart", "add_to_cart"):
-        response = client.post("/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted",
-                                                                  "event": event}))
+        response = client.post(
+            "/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted", "event": event})
+        )
         assert response.status_code == 200
-    hacked = client.post("/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted",
-                                                            "event": "hacked"}))
+    hacked = client.post(
+        "/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted", "event": "hacked"})
+    )
     assert hacked.status_code == 400 and hacked.json["error"]["code"] == "invalid_event"
     counts = client.get("/api/v1/merchant/analytics", headers=key).json["products"]["counted"]
     assert counts == {"session": 0, "product_tried": 1, "snapshot_taken": 1, "add_to_cart": 2}
@@ -196,10 +225,12 @@ def test_analytics_count_widget_events(client, keys):
 def test_unknown_merchants_are_named_as_such(client):
     photo = (PROJECT_ROOT / "tests" / "data" / "faces" / "009_neutral.jpg").read_bytes()
     form = {"photo": (io.BytesIO(photo), "p.jpg"), "product": "round", "merchant": "nobody"}
-    for response in (client.get("/api/v1/products?merchant=nobody"), client.get("/embed/nobody/round"),
-                     client.post("/api/v1/render", data=form, content_type="multipart/form-data"),
-                     client.post("/api/v1/events", json={"merchant": "nobody", "product": "round",
-                                                         "event": "add_to_cart"})):
+    for response in (
+        client.get("/api/v1/products?merchant=nobody"),
+        client.get("/embed/nobody/round"),
+        client.post("/api/v1/render", data=form, content_type="multipart/form-data"),
+        client.post("/api/v1/events", json={"merchant": "nobody", "product": "round", "event": "add_to_cart"}),
+    ):
         assert response.status_code == 404 and response.json["error"]["code"] == "unknown_merchant"
         assert "nobody" in response.json["error"]["message"]
 
@@ -210,11 +241,15 @@ def test_previews_calibration_and_delete(client, keys):
     preview = client.get("/api/v1/merchant/products/to-calibrate/preview", headers=key)
     assert preview.status_code == 200 and preview.mimetype == "image/jpeg"
     assert decode_image(preview.data).shape[1] >= 640  # the sample faces side by side
-    moved = client.patch("/api/v1/merchant/products/to-calibrate",
-                         json={"spec": {"lens_centres_px": [[270, 200], [750, 200]]}}, headers=key)
+    moved = client.patch(
+        "/api/v1/merchant/products/to-calibrate",
+        json={"spec": {"lens_centres_px": [[270, 200], [750, 200]]}},
+        headers=key,
+    )
     assert moved.status_code == 200 and moved.json["spec"]["lens_centres_px"] == [[270, 200], [750, 200]]
-    draft = client.post("/api/v1/merchant/preview", json={"kind": "lipstick", "spec": {"colour": "#dd3355"}},
-                        headers=key)
+    draft = client.post(
+        "/api/v1/merchant/preview", json={"kind": "lipstick", "spec": {"colour": "#dd3355"}}, headers=key
+    )
     assert draft.status_code == 200 and draft.mimetype == "image/jpeg"
     assert client.delete("/api/v1/merchant/products/to-calibrate", headers=key).status_code == 204
     assert client.get("/api/v1/merchant/products/to-calibrate", headers=key).status_code == 404
@@ -223,8 +258,14 @@ def test_previews_calibration_and_delete(client, keys):
 def test_openapi_document_covers_the_api(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/render", "/api/v1/merchant/products", "/api/v1/merchant/products/{sku}",
-                 "/api/v1/merchant/origins", "/api/v1/merchant/analytics", "/api/v1/stream"):
+    for path in (
+        "/api/v1/render",
+        "/api/v1/merchant/products",
+        "/api/v1/merchant/products/{sku}",
+        "/api/v1/merchant/origins",
+        "/api/v1/merchant/analytics",
+        "/api/v1/stream",
+    ):
         assert path in spec["paths"], path
     assert spec["paths"]["/api/v1/merchant/products"]["post"]["security"] == [{"apiKey": []}]
     assert "MakeupSpec" in spec["components"]["schemas"]
@@ -233,6 +274,7 @@ def test_openapi_document_covers_the_api(client):
 def test_draft_preview_only_for_makeup(client, keys):
     response = client.post("/api/v1/merchant/preview", json={"kind": "glasses", "spec": {}}, headers=auth(keys["beta"]))
     assert response.status_code == 400 and response.json["error"]["code"] == "bad_preview"
-    bad_colour = client.post("/api/v1/merchant/preview", json={"kind": "blush", "spec": {"colour": "pink"}},
-                             headers=auth(keys["beta"]))
+    bad_colour = client.post(
+        "/api/v1/merchant/preview", json={"kind": "blush", "spec": {"colour": "pink"}}, headers=auth(keys["beta"])
+    )
     assert bad_colour.status_code == 400 and bad_colour.json["error"]["code"] == "invalid_product"

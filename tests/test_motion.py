@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import load_face
+from tests.support.motion import Motion, apply_transform, fit_to_canvas, motion_transforms, move_points
 from tryon.anchor import AnchorSmoother
 from tryon.pipeline import StreamEngine
-from tests.support.motion import Motion, apply_transform, fit_to_canvas, motion_transforms, move_points
 from tryon.tracking import FaceTracker
 
 FPS = 30
@@ -35,8 +35,15 @@ def test_glasses_follow_known_motion(model_path, catalog, name):
     track = lens_track(model_path, catalog, frames, smoothing=True)
     reference = track[SETTLE_FRAMES - 1]
     inter_ocular = np.linalg.norm(reference[1] - reference[0])
-    errors = np.array([np.linalg.norm(track[SETTLE_FRAMES + i] - move_points(reference, matrix), axis=1).mean()
-                       for i, (_, matrix) in enumerate(moved)]) / inter_ocular
+    errors = (
+        np.array(
+            [
+                np.linalg.norm(track[SETTLE_FRAMES + i] - move_points(reference, matrix), axis=1).mean()
+                for i, (_, matrix) in enumerate(moved)
+            ]
+        )
+        / inter_ocular
+    )
     assert errors.mean() < 0.02, errors.round(3)
     assert errors.max() < 0.04, errors.round(3)
     # The motion is real: the eyes travel several eye-distances' worth over the clip.

@@ -34,7 +34,8 @@ def _postgres_user():
 
 pytestmark = pytest.mark.skipif(
     not BIN or _postgres_user() is None or os.geteuid() != 0,
-    reason="needs Debian's postgresql package and root (to run the server as the postgres user)")
+    reason="needs Debian's postgresql package and root (to run the server as the postgres user)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,17 @@ def postgres_url():
 
     bin_dir = BIN[-1]
     as_postgres(f"{bin_dir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres")
-    as_postgres(f"{bin_dir}/pg_ctl", "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-                f"-k {socket_dir} -c listen_addresses='' -p 5499", "start")
+    as_postgres(
+        f"{bin_dir}/pg_ctl",
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(root / "log"),
+        "-o",
+        f"-k {socket_dir} -c listen_addresses='' -p 5499",
+        "start",
+    )
     try:
         as_postgres(f"{bin_dir}/createdb", "-h", str(socket_dir), "-p", "5499", "tryon")
         yield f"postgresql+psycopg://postgres@/tryon?host={socket_dir}&port=5499"

@@ -16,19 +16,20 @@ import cv2
 import numpy as np
 from sqlalchemy import select
 
+from tests.support.server import local_server
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
 from tryon.store.accounts import create_merchant
 from tryon.store.database import Database
 from tryon.store.models import ProductRow
-from tryon.web.process import local_server
 
 FRONT = (PROJECT_ROOT / "assets" / "glasses" / "aviator" / "front.png").read_bytes()
 
 
 def call(base, method, path, key, body=None, content_type="application/json"):
-    request = urllib.request.Request(base + path, data=body, method=method,
-                                     headers={"Authorization": f"Bearer {key}", "Content-Type": content_type})
+    request = urllib.request.Request(
+        base + path, data=body, method=method, headers={"Authorization": f"Bearer {key}", "Content-Type": content_type}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, response.read()
 
@@ -39,8 +40,12 @@ def multipart(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, s
     for name, value in fields.items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     for name, data in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.png"\r\n'
-                     f"Content-Type: image/png\r\n\r\n".encode() + data + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -63,9 +68,11 @@ def test_killed_mid_upload_keeps_every_completed_product(tmp_path):
         body, content_type = multipart({"sku": "frames-partial", "kind": "glasses"}, {"front": noisy.tobytes()})
         port = int(base.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port)) as connection:
-            head = (f"POST /api/v1/merchant/products HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    f"Authorization: Bearer {key}\r\nContent-Type: {content_type}\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n").encode()
+            head = (
+                f"POST /api/v1/merchant/products HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {key}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
             connection.sendall(head + body[: len(body) // 2])
             time.sleep(0.3)
             os.killpg(pid, signal.SIGKILL)

@@ -15,8 +15,8 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from tests.conftest import FACES
-from tryon.config import PROJECT_ROOT, Settings
 from tests.support.apps import prepared_app
+from tryon.config import PROJECT_ROOT, Settings
 
 PHOTO = (FACES / "009_neutral.jpg").read_bytes()
 T = TypeVar("T")
@@ -65,8 +65,7 @@ def concurrent_renders(app: Flask, count: int) -> list[TestResponse]:
     return responses
 
 
-def test_renders_fail_clearly_while_the_model_is_missing_and_succeed_once_it_is_back(tmp_path: Path,
-                                                                                     model_path: Path):
+def test_renders_fail_clearly_while_the_model_is_missing_and_succeed_once_it_is_back(tmp_path: Path, model_path: Path):
     model = tmp_path / "face_landmarker.task"
     settings = Settings(data_dir=tmp_path / "data", model_path=model, assets_dir=PROJECT_ROOT / "assets")
     app = prepared_app(settings, TESTING=True)

@@ -9,8 +9,8 @@ import pytest
 import websocket
 
 from tests.conftest import load_face
+from tests.support.server import local_server
 from tryon.model_file import resolve_model_path
-from tryon.web.process import local_server
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_frames_come_back_rendered_with_their_id_and_status(server):
     assert status["fit"]["advice"]["product"] == "round" and status["fit"]["advice"]["frame_width_mm"] == 136
     eyes = np.array(status["eyes"]) * (photo.shape[1], photo.shape[0])
     x, y = eyes.mean(axis=0).astype(int)
-    assert np.abs(image.astype(int) - photo)[y - 40:y + 40, x - 100:x + 100].mean() > 10
+    assert np.abs(image.astype(int) - photo)[y - 40 : y + 40, x - 100 : x + 100].mean() > 10
     ws.close()
 
 

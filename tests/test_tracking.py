@@ -26,20 +26,30 @@ def test_open_mouth_shows_in_blendshapes(still_tracker):
     assert smiling.blendshapes["mouthSmileLeft"] > closed.blendshapes["mouthSmileLeft"] + 0.2
 
 
-@pytest.mark.parametrize("frame", [
-    np.zeros((480, 640, 3), np.uint8),
-    np.full((480, 640, 3), 255, np.uint8),
-    np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8),
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.zeros((480, 640, 3), np.uint8),
+        np.full((480, 640, 3), 255, np.uint8),
+        np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8),
+    ],
+)
 def test_frames_without_faces(still_tracker, frame):
     detection = still_tracker.detect(frame)
     assert detection.status is DetectionStatus.NO_FACE and detection.primary is None
 
 
-@pytest.mark.parametrize("frame", [
-    None, "not an image", np.zeros((480, 640, 3), np.float32), np.zeros((4, 4, 3), np.uint8),
-    np.zeros((100, 100, 5), np.uint8), np.zeros((0, 640, 3), np.uint8),
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        None,
+        "not an image",
+        np.zeros((480, 640, 3), np.float32),
+        np.zeros((4, 4, 3), np.uint8),
+        np.zeros((100, 100, 5), np.uint8),
+        np.zeros((0, 640, 3), np.uint8),
+    ],
+)
 def test_invalid_frames_are_a_status_not_an_exception(still_tracker, frame):
     assert still_tracker.detect(frame).status is DetectionStatus.INVALID_FRAME
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import FACES
+from tests.support.apps import prepared_app
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.imaging import decode_image
 from tryon.model_file import resolve_model_path
-from tests.support.apps import prepared_app
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +47,15 @@ def test_render_photo(client, fmt, mime):
     assert (np.abs(rendered.astype(int) - original).max(axis=2) > 10).mean() > 0.003  # the frame was drawn
 
 
-@pytest.mark.parametrize("photo, products, status, code", [
-    (b"", ("round",), 400, "invalid_image"),
-    (b"GIF89a not supported", ("round",), 400, "invalid_image"),
-    (None, ("nope",), 404, "unknown_product"),
-    (None, (), 400, "missing_product"),
-])
+@pytest.mark.parametrize(
+    "photo, products, status, code",
+    [
+        (b"", ("round",), 400, "invalid_image"),
+        (b"GIF89a not supported", ("round",), 400, "invalid_image"),
+        (None, ("nope",), 404, "unknown_product"),
+        (None, (), 400, "missing_product"),
+    ],
+)
 def test_bad_requests_are_json_errors(client, photo, products, status, code):
     photo = (FACES / "001_neutral.jpg").read_bytes() if photo is None else photo
     response = post_render(client, photo, products)

@@ -17,12 +17,13 @@ import cv2
 import numpy as np
 
 from tests.conftest import FACES
+from tests.support.server import local_server
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
-from tryon.web.process import local_server
 
-NOT_BUILT_FROM = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__",
-                                        ".pytest_cache", "tests", "docs", "bench")
+NOT_BUILT_FROM = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests", "docs", "bench"
+)
 
 
 def build_wheel(tmp: Path) -> Path:
@@ -31,8 +32,18 @@ def build_wheel(tmp: Path) -> Path:
     nothing is downloaded."""
     source = tmp / "source"
     shutil.copytree(PROJECT_ROOT, source, ignore=NOT_BUILT_FROM)
-    run(sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
-        "--quiet", "--wheel-dir", str(tmp / "dist"))
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        str(source),
+        "--no-deps",
+        "--no-build-isolation",
+        "--quiet",
+        "--wheel-dir",
+        str(tmp / "dist"),
+    )
     return next((tmp / "dist").glob("tryon-*.whl"))
 
 
@@ -62,11 +73,21 @@ def get(url: str) -> bytes:
 
 def post_render(base: str, photo: bytes, product: str) -> bytes:
     boundary = uuid.uuid4().hex
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="product"\r\n\r\n{product}\r\n'
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="product"\r\n\r\n{product}\r\n'
             f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="photo.jpg"\r\n'
-            f"Content-Type: image/jpeg\r\n\r\n").encode() + photo + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"{base}/api/v1/render", data=body, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + photo
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{base}/api/v1/render",
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.read()
 
@@ -78,8 +99,11 @@ def test_installed_wheel_serves_widget_catalogue_and_renders(tmp_path, still_tra
     installed = Path(run(str(python), "-c", "import tryon; print(tryon.__file__)", cwd=elsewhere))
     assert installed.is_relative_to(tmp_path / "venv")
 
-    env = {"TRYON_DATA_DIR": str(tmp_path / "data"), "TRYON_MODEL_PATH": str(resolve_model_path()),
-           "TRYON_ASSETS_DIR": ""}  # the default: the package's own assets
+    env = {
+        "TRYON_DATA_DIR": str(tmp_path / "data"),
+        "TRYON_MODEL_PATH": str(resolve_model_path()),
+        "TRYON_ASSETS_DIR": "",
+    }  # the default: the package's own assets
     with local_server(env, python=python, cwd=elsewhere) as (base, _pid):
         widget = get(f"{base}/static/tryon.js").decode()
         assert "Try it on" in widget and "/embed/" in widget
@@ -92,4 +116,4 @@ def test_installed_wheel_serves_widget_catalogue_and_renders(tmp_path, still_tra
     assert rendered is not None and rendered.shape == before.shape
     x, y = still_tracker.detect(before).primary.iris_centres.mean(axis=0).astype(int)
     change = np.abs(rendered.astype(int) - before)
-    assert change[y - 60:y + 60, x - 120:x + 120].mean() > 8 and change[:100, :100].mean() < 2
+    assert change[y - 60 : y + 60, x - 120 : x + 120].mean() > 8 and change[:100, :100].mean() < 2

@@ -18,8 +18,16 @@ from tryon.errors import FaceModelError, InvalidImageError, ProductError, TryOnE
 if TYPE_CHECKING:
     from tryon.sessions import Session, new_session, render
 
-__all__ = ["FaceModelError", "InvalidImageError", "ProductError", "Session", "TryOnError", "UnknownProductError",
-           "new_session", "render"]
+__all__ = [
+    "FaceModelError",
+    "InvalidImageError",
+    "ProductError",
+    "Session",
+    "TryOnError",
+    "UnknownProductError",
+    "new_session",
+    "render",
+]
 __version__ = "0.1.0"
 _LAZY = {"Session", "new_session", "render"}
 

@@ -68,7 +68,8 @@ def estimate_noise(image: np.ndarray, mask: np.ndarray | None = None) -> float:
     channels = image if image.ndim == 3 else image[..., None]
     depth = channels.shape[2]
     gray = (channels.reshape(-1, depth).astype(np.float32) @ np.full(depth, 1 / depth, np.float32)).reshape(
-        channels.shape[:2])  # a matrix product: 20x faster than mean(axis=2)
+        channels.shape[:2]
+    )  # a matrix product: 20x faster than mean(axis=2)
     flat = _low_texture(gray, mask)
     if not flat.any():
         return 0.0
@@ -146,8 +147,10 @@ def add_noise(region: np.ndarray, coverage: np.ndarray, look: CameraLook, rng: n
 
 def _gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sobel x and y derivatives of a float32 image, scaled to intensity per pixel."""
-    return (cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8),
-            cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8))
+    return (
+        cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8),
+        cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8),
+    )
 
 
 def _smoothed_gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,8 +220,9 @@ def _reblur_ratio(image: np.ndarray, mask: np.ndarray | None, noise_sigma: float
     gx, gy = _gradient(image)
     sx, sy = _smoothed_gradient(image)
     smooth2 = sx * sx + sy * sy
-    peaks = _edge_peaks(smooth2, sx, sy, _interior(image.shape, mask, 4), share,
-                        (_EDGE_SNR * noise_sigma) ** 2 * 2 * smooth_gain)
+    peaks = _edge_peaks(
+        smooth2, sx, sy, _interior(image.shape, mask, 4), share, (_EDGE_SNR * noise_sigma) ** 2 * 2 * smooth_gain
+    )
     if peaks.size < _MIN_EDGES:
         return None
     sharp2 = gx.ravel()[peaks] ** 2 + gy.ravel()[peaks] ** 2 - 2 * sharp_gain * noise_var
@@ -226,8 +230,9 @@ def _reblur_ratio(image: np.ndarray, mask: np.ndarray | None, noise_sigma: float
     return float(np.median(np.sqrt(np.maximum(sharp2, 0.0) / np.maximum(soft2, 1e-6))))
 
 
-def _edge_peaks(strength2: np.ndarray, gx: np.ndarray, gy: np.ndarray, inside: np.ndarray, share: float,
-                floor2: float) -> np.ndarray:
+def _edge_peaks(
+    strength2: np.ndarray, gx: np.ndarray, gy: np.ndarray, inside: np.ndarray, share: float, floor2: float
+) -> np.ndarray:
     """Flat indices of edge peaks: among the strongest `share` of the pixels inside (squared
     gradient `strength2`, above `floor2`), those that are maxima across the edge (non-maximum
     suppression along the gradient direction quantised to 45 degrees)."""
@@ -272,7 +277,7 @@ def _centre(image: np.ndarray, side: int) -> np.ndarray:
     """The central part of `image`, at most `side` x `side`."""
     height, width = image.shape[:2]
     top, left = max((height - side) // 2, 0), max((width - side) // 2, 0)
-    return image[top:top + side, left:left + side]
+    return image[top : top + side, left : left + side]
 
 
 def _work_region(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -287,4 +292,4 @@ def _work_region(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarra
     x1, y1 = min(x + w + dx, width), min(y + h + dy, height)
     rows = min(y1 - y0, max(_WORK_PIXELS // (x1 - x0), 1))
     top = min(max(y + h // 3 - rows // 2, y0), y1 - rows)
-    return frame[top:top + rows, x0:x1]
+    return frame[top : top + rows, x0:x1]

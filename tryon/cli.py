@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import cv2
 from tqdm import tqdm
@@ -16,8 +17,8 @@ from tryon.config import Settings
 from tryon.errors import TryOnError
 from tryon.imaging import FORMATS, decode_image, encode_image
 from tryon.model_file import fetch_model, resolve_model_path
-from tryon.sessions import new_session
 from tryon.products import BuiltinCatalog, Product
+from tryon.sessions import new_session
 
 if TYPE_CHECKING:  # imported where used: rendering needs no database
     from tryon.store.context import Store
@@ -32,8 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     render = commands.add_parser("render", help="draw products on a photo or a video file")
     render.add_argument("input", type=Path)
     render.add_argument("-o", "--output", type=Path, required=True)
-    render.add_argument("-p", "--product", action="append", required=True,
-                        help="product or look id (repeat to combine); see `tryon products`")
+    render.add_argument(
+        "-p",
+        "--product",
+        action="append",
+        required=True,
+        help="product or look id (repeat to combine); see `tryon products`",
+    )
     render.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality of a still")
 
     commands.add_parser("products", help="list the built-in products")
@@ -82,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def manage_merchant(action: str, slug: str, name: str | None, settings: Settings) -> None:
     """Create a merchant, or issue it a new key; the key is printed once and stored only hashed."""
-    from tryon.store.database import Database
     from tryon.store.accounts import create_merchant, issue_key
+    from tryon.store.database import Database
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database)
@@ -136,8 +142,11 @@ def prepare(settings: Settings, steps: Iterable[str] = PREPARE_STEPS) -> list[st
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database)
     try:
-        return prepare_store(Store(db, open_blob_store(settings.storage_url, settings.data_dir / "blobs", settings.s3_endpoint)),
-                             settings, steps)
+        return prepare_store(
+            Store(db, open_blob_store(settings.storage_url, settings.data_dir / "blobs", settings.s3_endpoint)),
+            settings,
+            steps,
+        )
     finally:
         db.close()
 
@@ -162,8 +171,10 @@ def render_still(source: Path, target: Path, products: list[Product], settings: 
     with new_session("photo", model_path=resolve_model_path(settings)) as session:
         image = session.render(frame, products)
     if session.last is not None and not session.last.faces:
-        print(f"tryon: no face drawn on ({session.last.detection.status.value}); writing the photo unchanged",
-              file=sys.stderr)
+        print(
+            f"tryon: no face drawn on ({session.last.detection.status.value}); writing the photo unchanged",
+            file=sys.stderr,
+        )
     target.write_bytes(encode_image(image, fmt, quality))
 
 
@@ -176,7 +187,7 @@ def render_video(source: Path, target: Path, products: list[Product], settings: 
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     if not writer.isOpened():
         capture.release()
         raise TryOnError(f"cannot write video {target}")

@@ -34,13 +34,13 @@ class Texture:
     levels: tuple[np.ndarray, ...]
 
     @classmethod
-    def from_bgra(cls, bgra: np.ndarray, min_size: int = 8) -> "Texture":
+    def from_bgra(cls, bgra: np.ndarray, min_size: int = 8) -> Texture:
         """Premultiply a BGRA uint8 image and build its mip chain."""
         alpha = bgra[..., 3:4].astype(np.float32) / 255.0
         premultiplied = np.concatenate(
             [np.rint(bgra[..., :3].astype(np.float32) * alpha), bgra[..., 3:4]], axis=2
         ).astype(np.uint8)
-        levels = [premultiplied]
+        levels: list[np.ndarray] = [premultiplied]
         while min(levels[-1].shape[:2]) >= 2 * min_size:
             height, width = levels[-1].shape[:2]
             levels.append(cv2.resize(levels[-1], (width // 2, height // 2), interpolation=cv2.INTER_AREA))
@@ -84,7 +84,7 @@ class Warped:
     def texture_coordinates(self, homography: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(u, v) texture pixel coordinates of every pixel of the box, for `homography` (texture -> frame)."""
         x0, y0, width, height = self.region
-        ys, xs = np.mgrid[y0:y0 + height, x0:x0 + width].astype(np.float64)
+        ys, xs = np.mgrid[y0 : y0 + height, x0 : x0 + width].astype(np.float64)
         inverse = np.linalg.inv(homography)
         w = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
         u = (inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]) / w
@@ -92,8 +92,14 @@ class Warped:
         return u.astype(np.float32), v.astype(np.float32)
 
 
-def warp_texture(frame_shape: tuple[int, ...], texture: Texture, homography: np.ndarray, *,
-                 margin: float = 0.0, region: tuple[int, int, int, int] | None = None) -> Warped | None:
+def warp_texture(
+    frame_shape: tuple[int, ...],
+    texture: Texture,
+    homography: np.ndarray,
+    *,
+    margin: float = 0.0,
+    region: tuple[int, int, int, int] | None = None,
+) -> Warped | None:
     """Warp `texture` (mapped by `homography`, texture px -> frame px) into the box it covers, or `region`.
 
     Returns None when nothing of it lands in the frame. Colour comes back linear and premultiplied.
@@ -108,15 +114,28 @@ def warp_texture(frame_shape: tuple[int, ...], texture: Texture, homography: np.
     x0, y0, width, height = region
     image, level_homography = texture.level_for(homography)
     to_region = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ level_homography
-    warped = cv2.warpPerspective(image, to_region, (width, height), flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    warped = cv2.warpPerspective(
+        image,
+        to_region,
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
     alpha = warped[..., 3].astype(np.float32) / 255.0
     straight = np.clip(warped[..., :3].astype(np.float32) / np.maximum(alpha, 1.0 / 255.0)[..., None] + 0.5, 0, 255)
     return Warped(region, to_linear(straight.astype(np.uint8)) * alpha[..., None], alpha)
 
 
-def composite(frame: np.ndarray, warped: Warped, *, opacity: float = 1.0, light: Light = REFERENCE_LIGHT,
-              look: CameraLook = SHARP, shadow: Shadow | None = None) -> None:
+def composite(
+    frame: np.ndarray,
+    warped: Warped,
+    *,
+    opacity: float = 1.0,
+    light: Light = REFERENCE_LIGHT,
+    look: CameraLook = SHARP,
+    shadow: Shadow | None = None,
+) -> None:
     """Blend a warped texture over the frame (in place), in linear light, lit by `light`, seen by `look`.
 
     The texture's colours are under the reference light (a product photo); `light.apply` gives them
@@ -125,7 +144,7 @@ def composite(frame: np.ndarray, warped: Warped, *, opacity: float = 1.0, light:
     face it sits on (the noise is seeded by the frame, so a still renders the same every time).
     """
     x0, y0, width, height = warped.region
-    target = frame[y0:y0 + height, x0:x0 + width]
+    target = frame[y0 : y0 + height, x0 : x0 + width]
     layer = soften(np.dstack([warped.colour, warped.alpha]), look)
     colour, alpha = layer[..., :3], layer[..., 3] * opacity
     background = to_linear(target)
@@ -139,9 +158,16 @@ def composite(frame: np.ndarray, warped: Warped, *, opacity: float = 1.0, light:
     target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
-def draw_texture(frame: np.ndarray, texture: Texture, homography: np.ndarray, *, opacity: float = 1.0,
-                 shadow: Shadow | None = None, light: Light = REFERENCE_LIGHT,
-                 look: CameraLook = SHARP) -> tuple[int, int, int, int] | None:
+def draw_texture(
+    frame: np.ndarray,
+    texture: Texture,
+    homography: np.ndarray,
+    *,
+    opacity: float = 1.0,
+    shadow: Shadow | None = None,
+    light: Light = REFERENCE_LIGHT,
+    look: CameraLook = SHARP,
+) -> tuple[int, int, int, int] | None:
     """Draw `texture` onto a BGR frame in place, mapped by `homography` (texture px -> frame px).
 
     Returns the (x, y, width, height) region that was touched, or None when nothing is visible.
@@ -178,7 +204,7 @@ def margin_for(shadow: Shadow | None, look: CameraLook) -> float:
 
 
 def _shadow_mask(alpha: np.ndarray, shadow: Shadow) -> np.ndarray:
-    shift = np.float32([[1, 0, shadow.offset[0]], [0, 1, shadow.offset[1]]])
+    shift = np.array([[1, 0, shadow.offset[0]], [0, 1, shadow.offset[1]]], np.float32)
     moved = cv2.warpAffine(alpha, shift, (alpha.shape[1], alpha.shape[0]), flags=cv2.INTER_LINEAR)
     return cv2.GaussianBlur(moved, (0, 0), max(shadow.blur, 0.5))
 

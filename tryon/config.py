@@ -58,7 +58,7 @@ class Settings:
         return self.database_url or f"sqlite:///{self.data_dir / 'tryon.db'}"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         model = os.environ.get("TRYON_MODEL_PATH")
         return cls(
             data_dir=Path(os.environ.get("TRYON_DATA_DIR") or default_data_dir()),

@@ -26,8 +26,8 @@ only that part is undone.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable
 
 import cv2
 import numpy as np
@@ -172,7 +172,7 @@ def estimate(measurements: Iterable[FrameMeasurement]) -> FitEstimate | None:
     pd_mm = float(np.median(pds))
     spread = float(np.std(pds)) / math.sqrt(len(pds)) if len(pds) > 1 else 1.5
     landmark_error = 0.5 * IRIS_DIAMETER_MM / np.mean([m.iris_px for m in usable]) * pd_mm / IRIS_DIAMETER_MM
-    accuracy = math.sqrt((pd_mm * IRIS_DIAMETER_SPREAD) ** 2 + spread ** 2 + landmark_error ** 2)
+    accuracy = math.sqrt((pd_mm * IRIS_DIAMETER_SPREAD) ** 2 + spread**2 + landmark_error**2)
     confidence = min(1.0, len(usable) / 15.0) * float(np.clip(1.0 - (accuracy - 2.5) / 5.0, 0.0, 1.0))
     return FitEstimate(pd_mm, float(np.median(widths)), accuracy, confidence, len(usable))
 
@@ -193,8 +193,9 @@ def upright_crop(frame: np.ndarray, face: Face) -> np.ndarray:
     centre = (right + left) / 2
     matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, scale)
     matrix[:, 2] += (CROP_SIZE / 2 - centre[0], CROP_SIZE * 0.42 - centre[1])
-    return cv2.warpAffine(frame, matrix, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        frame, matrix, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 class FaceMeasurer:
@@ -293,7 +294,7 @@ def ideal_frame_width(face_width_mm: float) -> float:
 
 
 def fit_advice(face_width_mm: float, frame_width_mm: float) -> str:
-    """"fits", "narrow" or "wide": a frame's front width against the measured face width.
+    """ "fits", "narrow" or "wide": a frame's front width against the measured face width.
 
     A front within FIT_TOLERANCE_MM of the ideal fits: 3 mm a side, about one size step (lens widths
     come in 2 mm steps, 4 mm of front width), and no finer than the measurement (the iris scale
@@ -307,5 +308,7 @@ def fit_advice(face_width_mm: float, frame_width_mm: float) -> str:
     return FITS
 
 
-PD_STATEMENT = ("Measured from your iris size, accurate to about ±{accuracy:.0f} mm: good for choosing a frame. "
-                "For prescription lenses, confirm your PD with an optician.")
+PD_STATEMENT = (
+    "Measured from your iris size, accurate to about ±{accuracy:.0f} mm: good for choosing a frame. "
+    "For prescription lenses, confirm your PD with an optician."
+)

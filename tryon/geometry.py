@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -75,8 +76,11 @@ def canonical_face_vertices(model_path: Path) -> np.ndarray:
     if not isinstance(mesh, bytes):
         raise FaceModelError(f"{model_path}: canonical mesh missing from {GEOMETRY_MEMBER}")
     # Mesh3d.vertex_buffer (field 3) holds x, y, z, u, v per vertex as fixed32 floats.
-    floats = [struct.unpack("<f", value)[0] for field, value in _protobuf_fields(mesh)
-              if field == 3 and isinstance(value, bytes) and len(value) == 4]
+    floats = [
+        struct.unpack("<f", value)[0]
+        for field, value in _protobuf_fields(mesh)
+        if field == 3 and isinstance(value, bytes) and len(value) == 4
+    ]
     vertices = np.asarray(floats, dtype=np.float64).reshape(-1, 5)[:, :3]
     if len(vertices) != CANONICAL_VERTEX_COUNT:
         raise FaceModelError(f"{model_path}: expected {CANONICAL_VERTEX_COUNT} canonical vertices, got {len(vertices)}")
@@ -84,9 +88,10 @@ def canonical_face_vertices(model_path: Path) -> np.ndarray:
     return vertices
 
 
-def _protobuf_fields(blob: bytes):
+def _protobuf_fields(blob: bytes) -> Iterator[tuple[int, int | bytes]]:
     """Yield (field number, value) of a serialized protobuf message: ints for varints, bytes otherwise."""
     position = 0
+    value: int | bytes
     while position < len(blob):
         key, position = _varint(blob, position)
         field, wire_type = key >> 3, key & 7
@@ -94,11 +99,11 @@ def _protobuf_fields(blob: bytes):
             value, position = _varint(blob, position)
         elif wire_type == 2:
             length, position = _varint(blob, position)
-            value, position = blob[position:position + length], position + length
+            value, position = blob[position : position + length], position + length
         elif wire_type == 5:
-            value, position = blob[position:position + 4], position + 4
+            value, position = blob[position : position + 4], position + 4
         elif wire_type == 1:
-            value, position = blob[position:position + 8], position + 8
+            value, position = blob[position : position + 8], position + 8
         else:
             raise FaceModelError(f"unsupported protobuf wire type {wire_type}")
         yield field, value

@@ -16,8 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tryon.anchor import FaceAnchor
-from tryon.compositing import (Shadow, Texture, Warped, composite, contact_shadow, draw_texture, margin_for,
-                               warp_texture)
+from tryon.compositing import Shadow, Texture, Warped, composite, contact_shadow, draw_texture, margin_for, warp_texture
 from tryon.errors import InvalidImageError, ProductError
 from tryon.fit import parse_frame_size
 from tryon.imaging import decode_image
@@ -36,7 +35,8 @@ class GlassesSpec(BaseModel):
     front_image: str = "front.png"
     temple_image: str | None = None
     lens_centres_px: tuple[Point, Point] | None = Field(
-        default=None, description="Lens centres in front-image pixels; detected from the lens holes when absent.")
+        default=None, description="Lens centres in front-image pixels; detected from the lens holes when absent."
+    )
     frame_width_mm: float = Field(default=140.0, gt=60, lt=220, description="Total width of the frame front.")
     lens_width_mm: float | None = Field(default=None, ge=30, le=70, description="The 'eye' size, e.g. 52.")
     bridge_width_mm: float | None = Field(default=None, ge=10, le=30, description="The bridge size, e.g. 18.")
@@ -96,8 +96,9 @@ def detect_lenses(alpha: np.ndarray) -> list[LensRegion]:
     if len(candidates) < 2:
         raise ProductError("could not find two enclosed lens openings in the frame image; give lens_centres_px")
     chosen = sorted(label for _, label in sorted(candidates, reverse=True)[:2])
-    regions = [LensRegion(labels == label, (float(centroids[label][0]), float(centroids[label][1])))
-               for label in chosen]
+    regions = [
+        LensRegion(labels == label, (float(centroids[label][0]), float(centroids[label][1]))) for label in chosen
+    ]
     return sorted(regions, key=lambda region: region.centre[0])
 
 
@@ -129,7 +130,7 @@ class GlassesAsset:
         self.temple = Texture.from_bgra(_fade_towards_ear(temple_bgra)) if temple_bgra is not None else None
 
     @classmethod
-    def load(cls, directory: Path) -> "GlassesAsset":
+    def load(cls, directory: Path) -> GlassesAsset:
         """Load `<directory>/glasses.json` and the images it names."""
         directory = Path(directory)
         try:
@@ -206,7 +207,7 @@ class GlassesRenderer:
     def frame_width_mm(self) -> float:
         return self.asset.spec.frame_width_mm
 
-    def placement(self, anchor: FaceAnchor) -> "GlassesPlacement":
+    def placement(self, anchor: FaceAnchor) -> GlassesPlacement:
         """Where the front and the visible temple go in the image, without drawing.
 
         With the face's PD known (anchor.pd_mm) the frame is drawn at its true size against the face,
@@ -221,8 +222,9 @@ class GlassesRenderer:
         centre = asset.lens_centres.mean(axis=0)
 
         def front_local(points: np.ndarray) -> np.ndarray:
-            return np.column_stack([(points[:, 0] - centre[0]) * cm_per_px,
-                                    -(points[:, 1] - centre[1]) * cm_per_px, np.zeros(len(points))])
+            return np.column_stack(
+                [(points[:, 0] - centre[0]) * cm_per_px, -(points[:, 1] - centre[1]) * cm_per_px, np.zeros(len(points))]
+            )
 
         corners = asset.front.corners()
         front = _homography(corners, anchor.project(front_local(corners)))
@@ -244,7 +246,8 @@ class GlassesRenderer:
 
 @dataclass(frozen=True)
 class GlassesPlacement:
-    """Homographies (texture px -> image px) for the front and visible temples, lens centres and contact points in px."""
+    """Where the glasses go in the image: homographies (texture px -> image px) of the front and the
+    visible temples, the lens centres and the points where the frame touches the face (px)."""
 
     front: np.ndarray
     lens_centres_px: np.ndarray
@@ -269,9 +272,13 @@ def _temple_homography(temple: Texture, anchor: FaceAnchor, hinge: np.ndarray, l
     width, height = temple.size
     corners = temple.corners()
     cm_per_px = length / width
-    local = np.column_stack([np.full(4, hinge[0]),
-                             hinge[1] - (corners[:, 1] - height / 2.0) * cm_per_px,
-                             hinge[2] - (corners[:, 0] + 0.5) * cm_per_px])
+    local = np.column_stack(
+        [
+            np.full(4, hinge[0]),
+            hinge[1] - (corners[:, 1] - height / 2.0) * cm_per_px,
+            hinge[2] - (corners[:, 0] + 0.5) * cm_per_px,
+        ]
+    )
     return _homography(corners, anchor.project(local))
 
 
@@ -288,7 +295,7 @@ def _with_lenses(front_bgra: np.ndarray, lenses: list[LensRegion], spec: Glasses
     if not lenses:
         return front_bgra
     height, width = front_bgra.shape[:2]
-    tint = np.array([int(spec.lens_tint[i:i + 2], 16) for i in (5, 3, 1)], dtype=np.float32)  # BGR
+    tint = np.array([int(spec.lens_tint[i : i + 2], 16) for i in (5, 3, 1)], dtype=np.float32)  # BGR
     clear = spec.lens_opacity < CLEAR_LENS_OPACITY
     lens_alpha = np.zeros((height, width), np.float32)
     lens_colour = np.zeros((height, width, 3), np.float32)
@@ -309,8 +316,9 @@ def _with_lenses(front_bgra: np.ndarray, lenses: list[LensRegion], spec: Glasses
         lens_colour = np.where(inside[..., None], np.broadcast_to(colour, lens_colour.shape), lens_colour)
     frame_alpha = front_bgra[..., 3].astype(np.float32) / 255.0
     out_alpha = frame_alpha + lens_alpha * (1 - frame_alpha)
-    colour = (front_bgra[..., :3] * frame_alpha[..., None]
-              + lens_colour * (lens_alpha * (1 - frame_alpha))[..., None]) / np.maximum(out_alpha, 1e-6)[..., None]
+    colour = (
+        front_bgra[..., :3] * frame_alpha[..., None] + lens_colour * (lens_alpha * (1 - frame_alpha))[..., None]
+    ) / np.maximum(out_alpha, 1e-6)[..., None]
     return np.dstack([np.clip(colour, 0, 255), out_alpha * 255.0]).round().astype(np.uint8)
 
 
@@ -322,8 +330,9 @@ def _lens_coverage(shape: tuple[int, int], lenses: list[LensRegion]) -> np.ndarr
     return np.dstack([np.full(shape + (3,), 255, np.uint8), alpha])
 
 
-def lens_sheen(u: np.ndarray, v: np.ndarray, lens_centres: np.ndarray, lens_width: float,
-               view: tuple[float, float]) -> np.ndarray:
+def lens_sheen(
+    u: np.ndarray, v: np.ndarray, lens_centres: np.ndarray, lens_width: float, view: tuple[float, float]
+) -> np.ndarray:
     """The reflection of a bright window across a lens, 0-1, at texture coordinates (u, v).
 
     A diagonal soft band and a fainter second one; `view` (the camera direction's components along

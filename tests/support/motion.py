@@ -26,12 +26,13 @@ def fit_to_canvas(image: np.ndarray, size: tuple[int, int] = (640, 480)) -> np.n
     """Scale and pad `image` to fill a canvas of (width, height), keeping its aspect ratio."""
     width, height = size
     factor = min(width / image.shape[1], height / image.shape[0])
-    resized = cv2.resize(image, (round(image.shape[1] * factor), round(image.shape[0] * factor)),
-                         interpolation=cv2.INTER_AREA)
+    resized = cv2.resize(
+        image, (round(image.shape[1] * factor), round(image.shape[0] * factor)), interpolation=cv2.INTER_AREA
+    )
     canvas = np.zeros((height, width, 3), np.uint8)
     canvas[:] = resized[:, :1].mean(axis=(0, 1))
     top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
-    canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
+    canvas[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
     return canvas
 
 
@@ -41,10 +42,16 @@ def motion_transforms(frames: int, motion: Motion = Motion(), period: int | None
     transforms = []
     for index in range(frames):
         phase = 2 * math.pi * index / period
-        transforms.append(np.array([
-            motion.shift[0] * math.sin(phase), motion.shift[1] * math.sin(2 * phase),
-            motion.rotation_deg * math.sin(phase) * math.cos(phase), 1.0 + motion.scale * math.sin(phase) ** 2,
-        ]))
+        transforms.append(
+            np.array(
+                [
+                    motion.shift[0] * math.sin(phase),
+                    motion.shift[1] * math.sin(2 * phase),
+                    motion.rotation_deg * math.sin(phase) * math.cos(phase),
+                    1.0 + motion.scale * math.sin(phase) ** 2,
+                ]
+            )
+        )
     return transforms
 
 

@@ -14,15 +14,15 @@ from tryon.lighting import luminance, srgb_to_linear, to_srgb
 
 GAMUT_TOLERANCE = 0.01  # linear light; about one 8-bit step near white
 _WHITE = np.array([0.950456, 1.0, 1.088754], np.float32)  # D65, as OpenCV uses
-_XYZ_TO_LINEAR_BGR = np.array([[0.055648, -0.204043, 1.057311],
-                               [-0.969256, 1.875991, 0.041556],
-                               [3.240479, -1.537150, -0.498535]], np.float32)
+_XYZ_TO_LINEAR_BGR = np.array(
+    [[0.055648, -0.204043, 1.057311], [-0.969256, 1.875991, 0.041556], [3.240479, -1.537150, -0.498535]], np.float32
+)
 
 
 def hex_to_bgr(colour: str) -> np.ndarray:
     """'#rrggbb' -> float BGR in [0, 1]."""
     value = colour.lstrip("#")
-    return np.array([int(value[i:i + 2], 16) for i in (4, 2, 0)], dtype=np.float32) / 255.0
+    return np.array([int(value[i : i + 2], 16) for i in (4, 2, 0)], dtype=np.float32) / 255.0
 
 
 def bgr_to_lab(bgr: np.ndarray) -> np.ndarray:
@@ -30,8 +30,9 @@ def bgr_to_lab(bgr: np.ndarray) -> np.ndarray:
     linear = srgb_to_linear(bgr)
     t = (linear @ np.linalg.inv(_XYZ_TO_LINEAR_BGR).T.astype(np.float32)) / _WHITE
     f = np.where(t > (6.0 / 29.0) ** 3, np.cbrt(t), t / (3.0 * (6.0 / 29.0) ** 2) + 4.0 / 29.0)
-    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])],
-                    axis=-1).astype(np.float32)
+    return np.stack(
+        [116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], axis=-1
+    ).astype(np.float32)
 
 
 def bgr8_to_lab(bgr: np.ndarray) -> np.ndarray:
@@ -110,11 +111,19 @@ def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     h_sum = h1p + h2p
     hp_mean = np.where(np.abs(h1p - h2p) > 180, np.where(h_sum < 360, h_sum + 360, h_sum - 360), h_sum) / 2
     hp_mean = np.where(c1p * c2p == 0, h_sum, hp_mean)
-    t = (1 - 0.17 * np.cos(np.radians(hp_mean - 30)) + 0.24 * np.cos(np.radians(2 * hp_mean))
-         + 0.32 * np.cos(np.radians(3 * hp_mean + 6)) - 0.20 * np.cos(np.radians(4 * hp_mean - 63)))
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(hp_mean - 30))
+        + 0.24 * np.cos(np.radians(2 * hp_mean))
+        + 0.32 * np.cos(np.radians(3 * hp_mean + 6))
+        - 0.20 * np.cos(np.radians(4 * hp_mean - 63))
+    )
     sl = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
     sc = 1 + 0.045 * cp_mean
     sh = 1 + 0.015 * cp_mean * t
-    rt = (-2 * np.sqrt(cp_mean**7 / (cp_mean**7 + 25.0**7))
-          * np.sin(np.radians(60 * np.exp(-(((hp_mean - 275) / 25) ** 2)))))
+    rt = (
+        -2
+        * np.sqrt(cp_mean**7 / (cp_mean**7 + 25.0**7))
+        * np.sin(np.radians(60 * np.exp(-(((hp_mean - 275) / 25) ** 2))))
+    )
     return np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2 + rt * (dc / sc) * (dhh / sh))

@@ -11,8 +11,8 @@ by the estimated light sits in the picture the way the real one would.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -76,13 +76,11 @@ def paint(frame: np.ndarray, roi: Roi, weight: np.ndarray, edit: Edit, light: Li
     if reduce == 1:
         patch[selected] = (to_srgb(blended) + 0.5).astype(np.uint8)
         return
-    ratio = np.ones(work.shape, np.float32)
+    ratio: np.ndarray = np.ones(work.shape, np.float32)
     ratio[selected] = (np.maximum(blended, _EPSILON) / np.maximum(original, _EPSILON)) ** (1.0 / GAMMA)
-    ratio = cv2.resize(ratio, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_LINEAR)
-    ratio *= patch
-    ratio += 0.5  # where nothing changed this rounds back to exactly the original value
-    np.clip(ratio, 0, 255, out=ratio)
-    patch[...] = ratio.astype(np.uint8)
+    scaled = cv2.resize(ratio, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_LINEAR) * patch
+    # + 0.5: where nothing changed this rounds back to exactly the original value
+    patch[...] = np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -99,8 +97,13 @@ def shading(selection: Selection) -> np.ndarray:
 LOCAL_LIGHT_RANGE = (0.15, 1.5)
 
 
-def shade(selection: Selection, colour: np.ndarray, chroma_texture: float = 0.35,
-          texture: np.ndarray | None = None, on_skin: bool = True) -> np.ndarray:
+def shade(
+    selection: Selection,
+    colour: np.ndarray,
+    chroma_texture: float = 0.35,
+    texture: np.ndarray | None = None,
+    on_skin: bool = True,
+) -> np.ndarray:
     """The product colour (reference-light linear BGR, (3,) or (N, 3)) on the selected pixels, lit like them.
 
     Under the scene's light the product records as `light.apply(colour)`, times the region's own
@@ -118,7 +121,7 @@ def shade(selection: Selection, colour: np.ndarray, chroma_texture: float = 0.35
     s = shading(selection) if texture is None else texture
     light = selection.light
     local = float(np.clip(mean_y / light.skin, *LOCAL_LIGHT_RANGE)) if on_skin and light.skin else 1.0
-    return light.apply(np.asarray(colour, np.float32)) * (local * s)[:, None] * chroma ** chroma_texture
+    return light.apply(np.asarray(colour, np.float32)) * (local * s)[:, None] * chroma**chroma_texture
 
 
 def sparkle(u: np.ndarray, v: np.ndarray, cells: float, density: float) -> np.ndarray:
@@ -165,8 +168,9 @@ def highlight_map(patch: np.ndarray, weight: np.ndarray, low_percentile: float, 
     return cv2.GaussianBlur(spots, (0, 0), max(blur, 0.5)) * (weight > 0)
 
 
-def face_coordinates(xy: tuple[np.ndarray, np.ndarray], origin: np.ndarray,
-                     unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def face_coordinates(
+    xy: tuple[np.ndarray, np.ndarray], origin: np.ndarray, unit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(u, v) of frame points in a frame attached to the face: `origin`, x along `unit` (its length = 1)."""
     xs, ys = xy
     scale = float(np.dot(unit, unit))

@@ -16,15 +16,23 @@ import cv2
 import numpy as np
 
 from tryon.anchor import FaceAnchor
-from tryon.makeup import landmarks as lm
 from tryon.lighting import luminance, to_linear
+from tryon.makeup import landmarks as lm
 from tryon.makeup.color import hex_to_linear
-from tryon.makeup.paint import (Selection, face_coordinates, highlight_map, paint, shade, shading, sparkle,
-                                weighted_mean)
-from tryon.makeup.regions import (Roi, cut_out, ellipse_polygon, feather, inner_ramp, polygon_mask, resample,
-                                  roi_around)
-from tryon.makeup.spec import (Blush, Brow, Contour, Eyeliner, Eyeshadow, Foundation, Highlighter, LipLiner, Lipstick,
-                               MakeupSpec)
+from tryon.makeup.paint import Selection, face_coordinates, highlight_map, paint, shade, shading, sparkle, weighted_mean
+from tryon.makeup.regions import Roi, cut_out, ellipse_polygon, feather, inner_ramp, polygon_mask, resample, roi_around
+from tryon.makeup.spec import (
+    Blush,
+    Brow,
+    Contour,
+    Eyeliner,
+    Eyeshadow,
+    Foundation,
+    Highlighter,
+    LipLiner,
+    Lipstick,
+    MakeupSpec,
+)
 from tryon.tracking import Face
 
 
@@ -36,7 +44,7 @@ class MakeupRenderer:
 
     def __init__(self, spec: MakeupSpec) -> None:
         self.spec = spec
-        colours = getattr(spec, "colours", None) or [spec.colour]
+        colours = spec.colours if isinstance(spec, Eyeshadow) else [spec.colour]
         self.colours = np.array([hex_to_linear(colour) for colour in colours], np.float32)  # converted once
 
     @property
@@ -78,7 +86,7 @@ class LipstickRenderer(MakeupRenderer):
             if spec.finish == "matte":  # flatten the lips' own shine
                 texture = np.where(texture > 1.05, 1.05 + 0.4 * (texture - 1.05), texture)
             elif spec.finish == "metallic":  # higher contrast
-                texture = texture ** 1.5
+                texture = texture**1.5
             out = shade(selection, target, texture=texture, on_skin=False)
             light = selection.light.gains
             if spots is not None:
@@ -88,8 +96,9 @@ class LipstickRenderer(MakeupRenderer):
                 else:  # metal flakes reflect in the product's colour
                     out = out * (1.0 + 1.5 * gloss * spot)
             if glitter:
-                fleck = sparkle(*face_coordinates(selection.frame_xy(), corners[0], corners[1] - corners[0]),
-                                cells=70, density=0.10)[:, None]
+                fleck = sparkle(
+                    *face_coordinates(selection.frame_xy(), corners[0], corners[1] - corners[0]), cells=70, density=0.10
+                )[:, None]
                 out = out * (1.0 - 0.4 * fleck) + light * (0.35 * glitter) * fleck
             return out
 
@@ -142,12 +151,24 @@ class LipLinerRenderer(MakeupRenderer):
         if roi is None:
             return
         band = np.zeros(roi.shape, np.uint8)
-        cv2.polylines(band, [np.rint(roi.local(outer) * 16).astype(np.int32)], True, 255,
-                      max(int(round(width)), 1), cv2.LINE_AA, shift=4)
+        cv2.polylines(
+            band,
+            [np.rint(roi.local(outer) * 16).astype(np.int32)],
+            True,
+            255,
+            max(int(round(width)), 1),
+            cv2.LINE_AA,
+            shift=4,
+        )
         mask = cut_out(feather(band.astype(np.float32) / 255.0, 0.25 * width), roi, [inner])
         target = self.target
-        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, on_skin=False),
-              anchor.light)
+        paint(
+            frame,
+            roi,
+            mask * self.spec.opacity,
+            lambda selection: shade(selection, target, on_skin=False),
+            anchor.light,
+        )
 
 
 class EyeshadowRenderer(MakeupRenderer):
@@ -185,8 +206,9 @@ class EyeshadowRenderer(MakeupRenderer):
         return out
 
 
-def _lid_coordinates(xy: tuple[np.ndarray, np.ndarray],
-                     corners: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def _lid_coordinates(
+    xy: tuple[np.ndarray, np.ndarray], corners: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
     """(u, v) of frame points in the frame of the nearer eye: u = 0 at its inner corner, 1 at its outer one."""
     (right_inner, right_outer), (left_inner, left_outer) = corners
     right = face_coordinates(xy, right_inner, right_outer - right_inner)
@@ -223,8 +245,13 @@ class EyelinerRenderer(MakeupRenderer):
         mask = feather(polygon_mask(roi, lines), 0.004 * iod) * polygon_mask(roi, bounds)
         mask = cut_out(mask, roi, [_points(face, side.eye_opening) for side in lm.SIDES], grow_px=0)
         target = self.target
-        paint(frame, roi, mask * self.spec.opacity, lambda selection: shade(selection, target, chroma_texture=0.2),
-              anchor.light)
+        paint(
+            frame,
+            roi,
+            mask * self.spec.opacity,
+            lambda selection: shade(selection, target, chroma_texture=0.2),
+            anchor.light,
+        )
 
     def _line(self, face: Face, side: lm.SideLandmarks, iod: float) -> tuple[np.ndarray, np.ndarray]:
         """The liner's outline for one eye, and the area above the lash line it may soften into."""
@@ -289,8 +316,9 @@ class FoundationRenderer(MakeupRenderer):
         features = [_points(face, lm.LIPS_OUTER)]
         for side in lm.SIDES:
             features += [_points(face, side.brow), _points(face, side.eye_opening)]
-        exclusion = cv2.dilate(polygon_mask(roi, features, reduce), np.ones((3, 3), np.uint8),
-                               iterations=max(int(0.02 * iod / reduce), 1))
+        exclusion = cv2.dilate(
+            polygon_mask(roi, features, reduce), np.ones((3, 3), np.uint8), iterations=max(int(0.02 * iod / reduce), 1)
+        )
         mask *= 1.0 - feather(exclusion, 0.6 * softness)
         target = self.target
 
@@ -300,7 +328,7 @@ class FoundationRenderer(MakeupRenderer):
             mean = weighted_mean(selection.linear, selection.weights)
             fine = _chromaticity(selection.linear) / _chromaticity(low)
             blotches = _chromaticity(low) / _chromaticity(mean[None])
-            return shade(selection, target, chroma_texture=0.0) * fine ** 0.5 * blotches ** 0.2
+            return shade(selection, target, chroma_texture=0.0) * fine**0.5 * blotches**0.2
 
         paint(frame, roi, mask * self.spec.coverage * self.spec.opacity, edit, anchor.light, reduce=reduce)
 
@@ -324,7 +352,9 @@ class SoftPatchRenderer(MakeupRenderer):
             direction = axis[1] - axis[0]
             if self.spec.type == "blush":  # swept from the apple of the cheek up along the cheekbone
                 size = self.spec.size * iod
-                centre = 0.55 * _points(face, side.cheek_apple).mean(axis=0) + 0.45 * _points(face, side.cheekbone).mean(axis=0)
+                centre = 0.55 * _points(face, side.cheek_apple).mean(axis=0) + 0.45 * _points(
+                    face, side.cheekbone
+                ).mean(axis=0)
                 polygons.append(ellipse_polygon(centre, direction, 0.36 * size, 0.15 * size))
             elif self.spec.type == "highlighter":
                 bone = _points(face, side.cheekbone)
@@ -334,8 +364,14 @@ class SoftPatchRenderer(MakeupRenderer):
                 polygons.append(ellipse_polygon(centre, direction, 0.32 * iod, 0.08 * iod))
         if self.spec.type == "highlighter":
             bridge = _points(face, lm.NOSE_BRIDGE_LINE)
-            polygons.append(ellipse_polygon(bridge.mean(axis=0), bridge[-1] - bridge[0],
-                                            0.5 * np.linalg.norm(bridge[-1] - bridge[0]), 0.035 * iod))
+            polygons.append(
+                ellipse_polygon(
+                    bridge.mean(axis=0),
+                    bridge[-1] - bridge[0],
+                    0.5 * float(np.linalg.norm(bridge[-1] - bridge[0])),
+                    0.035 * iod,
+                )
+            )
         return polygons
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
@@ -401,15 +437,23 @@ def _forehead_fade(face: Face, roi: Roi, reduce: int) -> np.ndarray:
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     local_brows = roi.local(brows[None], reduce)[0]
     local_up = up * (width / roi.shape[1], height / roi.shape[0])
-    t = ((xs - local_brows[0]) * local_up[0] + (ys - local_brows[1]) * local_up[1]) / max(float(local_up @ local_up), 1e-6)
+    t = ((xs - local_brows[0]) * local_up[0] + (ys - local_brows[1]) * local_up[1]) / max(
+        float(local_up @ local_up), 1e-6
+    )
     t = np.clip((1.0 - t) / 0.55, 0.0, 1.0)
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
 _RENDERERS: dict[str, type[MakeupRenderer]] = {
-    "lipstick": LipstickRenderer, "lip_liner": LipLinerRenderer, "eyeshadow": EyeshadowRenderer,
-    "eyeliner": EyelinerRenderer, "brow": BrowRenderer, "foundation": FoundationRenderer,
-    "blush": SoftPatchRenderer, "highlighter": SoftPatchRenderer, "contour": SoftPatchRenderer,
+    "lipstick": LipstickRenderer,
+    "lip_liner": LipLinerRenderer,
+    "eyeshadow": EyeshadowRenderer,
+    "eyeliner": EyelinerRenderer,
+    "brow": BrowRenderer,
+    "foundation": FoundationRenderer,
+    "blush": SoftPatchRenderer,
+    "highlighter": SoftPatchRenderer,
+    "contour": SoftPatchRenderer,
 }
 
 

@@ -6,7 +6,7 @@ into one of the specs below, or raises ProductError with the reasons.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -89,11 +89,20 @@ class Contour(_Makeup):
 
 
 MakeupSpec = Annotated[
-    Union[Lipstick, LipLiner, Eyeshadow, Eyeliner, Blush, Brow, Foundation, Highlighter, Contour],
+    Lipstick | LipLiner | Eyeshadow | Eyeliner | Blush | Brow | Foundation | Highlighter | Contour,
     Field(discriminator="type"),
 ]
-MAKEUP_TYPES = ("lipstick", "lip_liner", "eyeshadow", "eyeliner", "blush", "brow", "foundation", "highlighter",
-                "contour")
+MAKEUP_TYPES = (
+    "lipstick",
+    "lip_liner",
+    "eyeshadow",
+    "eyeliner",
+    "blush",
+    "brow",
+    "foundation",
+    "highlighter",
+    "contour",
+)
 _ADAPTER: TypeAdapter[MakeupSpec] = TypeAdapter(MakeupSpec)
 
 

@@ -27,8 +27,11 @@ def record_event(db: Database, event: str, *, merchant_slug: str, sku: str) -> N
     for _attempt in range(INSERT_ATTEMPTS):
         try:
             with db.session() as session:
-                counter = session.scalar(select(UsageCount).where(
-                    UsageCount.product_id == product_id, UsageCount.day == today, UsageCount.event == event))
+                counter = session.scalar(
+                    select(UsageCount).where(
+                        UsageCount.product_id == product_id, UsageCount.day == today, UsageCount.event == event
+                    )
+                )
                 if counter is None:
                     session.add(UsageCount(product_id=product_id, day=today, event=event, count=1))
                 else:
@@ -41,9 +44,11 @@ def record_event(db: Database, event: str, *, merchant_slug: str, sku: str) -> N
 def usage(ctx: MerchantContext) -> dict[str, dict[str, int]]:
     """Event totals per product SKU (products never used are left out)."""
     with ctx.db.session() as session:
-        rows = session.execute(select(ProductRow.sku, UsageCount.event, UsageCount.count)
-                               .join(UsageCount, UsageCount.product_id == ProductRow.id)
-                               .where(ProductRow.merchant_id == ctx.merchant_id))
+        rows = session.execute(
+            select(ProductRow.sku, UsageCount.event, UsageCount.count)
+            .join(UsageCount, UsageCount.product_id == ProductRow.id)
+            .where(ProductRow.merchant_id == ctx.merchant_id)
+        )
         totals: dict[str, dict[str, int]] = {}
         for sku, event, count in rows:
             totals.setdefault(sku, dict.fromkeys(EVENTS, 0))[event] += count
@@ -53,9 +58,11 @@ def usage(ctx: MerchantContext) -> dict[str, dict[str, int]]:
 def _published_product_id(db: Database, merchant_slug: str, sku: str) -> int:
     """The row id of the merchant's published product `sku`; UnknownProductError when there is none."""
     with db.session() as session:
-        product_id = session.scalar(select(ProductRow.id).join(Merchant, Merchant.id == ProductRow.merchant_id)
-                                    .where(Merchant.slug == merchant_slug, ProductRow.sku == sku,
-                                           ProductRow.published.is_(True)))
+        product_id = session.scalar(
+            select(ProductRow.id)
+            .join(Merchant, Merchant.id == ProductRow.merchant_id)
+            .where(Merchant.slug == merchant_slug, ProductRow.sku == sku, ProductRow.published.is_(True))
+        )
     if product_id is None:
         raise UnknownProductError(f"unknown product {sku!r}")
     return product_id

@@ -12,8 +12,9 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 from urllib.parse import urlparse
 
 
@@ -112,7 +113,7 @@ class S3BlobStore:
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
                 if item["LastModified"].timestamp() <= cutoff:
-                    yield item["Key"][len(self.prefix):]
+                    yield item["Key"][len(self.prefix) :]
 
 
 def open_blob_store(url: str | None, default_dir: Path, s3_endpoint: str | None = None) -> BlobStore:

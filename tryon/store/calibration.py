@@ -20,5 +20,9 @@ def lens_calibration(blobs: BlobStore, product: ProductRecord) -> dict[str, Any]
         detected = [list(region.centre) for region in detect_lenses(front[..., 3])]
     except ProductError:
         detected = None
-    return {"width": width, "height": height, "detected": detected,
-            "lens_centres_px": product.spec.get("lens_centres_px")}
+    return {
+        "width": width,
+        "height": height,
+        "detected": detected,
+        "lens_centres_px": product.spec.get("lens_centres_px"),
+    }

@@ -33,8 +33,7 @@ class RendererCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        renderer = build_product(product.kind, product.spec,
-                                 {name: blobs.get(k) for name, k in product.assets.items()})
+        renderer = build_product(product.kind, product.spec, {name: blobs.get(k) for name, k in product.assets.items()})
         with self._lock:
             self._items[key] = renderer
             while len(self._items) > self._size:
@@ -54,8 +53,9 @@ def build_product(kind: str, spec: dict, images: dict[str, bytes]) -> Product:
 class StoreCatalog(Catalog):
     """One merchant's products; by default only the published ones (what shoppers may see)."""
 
-    def __init__(self, db: Database, blobs: BlobStore, cache: RendererCache, merchant_slug: str,
-                 published_only: bool = True) -> None:
+    def __init__(
+        self, db: Database, blobs: BlobStore, cache: RendererCache, merchant_slug: str, published_only: bool = True
+    ) -> None:
         self.db, self.blobs, self.cache = db, blobs, cache
         self.published_only = published_only
         with db.session() as session:

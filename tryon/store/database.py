@@ -3,9 +3,10 @@ The schema is brought up to date with Alembic on start."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -53,7 +54,7 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(connection, _record) -> None:
+def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer; crash-safe commits
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tryon.errors import ConflictError
 from tryon.glasses import GlassesSpec
+from tryon.makeup import MakeupRenderer
 from tryon.products import BuiltinCatalog, CatalogEntry
 from tryon.store.accounts import create_merchant, find_merchant
 from tryon.store.context import Store
@@ -62,4 +63,6 @@ def _builtin_product(builtin: BuiltinCatalog, entry: CatalogEntry) -> tuple[dict
         return spec.model_dump(), images
     if entry.kind == "look":
         return {"products": builtin.look_members(entry.id)}, {}
-    return builtin.get(entry.id).spec.model_dump(), {}
+    product = builtin.get(entry.id)
+    assert isinstance(product, MakeupRenderer)  # glasses and looks are handled above
+    return product.spec.model_dump(), {}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -23,8 +23,8 @@ class Merchant(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    keys: Mapped[list["ApiKey"]] = relationship(back_populates="merchant", cascade="all, delete-orphan")
-    origins: Mapped[list["AllowedOrigin"]] = relationship(cascade="all, delete-orphan")
+    keys: Mapped[list[ApiKey]] = relationship(back_populates="merchant", cascade="all, delete-orphan")
+    origins: Mapped[list[AllowedOrigin]] = relationship(cascade="all, delete-orphan")
 
 
 class ApiKey(Base):

@@ -27,8 +27,16 @@ from tryon.store.slugs import require_slug
 PRODUCT_IMAGE_MAX_PIXELS = 16_000_000
 
 
-def create_product(ctx: MerchantContext, sku: str, *, name: str, kind: str, spec: dict[str, Any],
-                   images: dict[str, bytes], published: bool = False) -> ProductRecord:
+def create_product(
+    ctx: MerchantContext,
+    sku: str,
+    *,
+    name: str,
+    kind: str,
+    spec: dict[str, Any],
+    images: dict[str, bytes],
+    published: bool = False,
+) -> ProductRecord:
     """Validate, store the images, then insert the row: all or nothing."""
     require_slug(sku, field="sku")
     if kind == "glasses":
@@ -37,8 +45,17 @@ def create_product(ctx: MerchantContext, sku: str, *, name: str, kind: str, spec
     assets = _put_images(ctx.blobs, images)
     try:
         with ctx.db.session() as session:
-            session.add(ProductRow(merchant_id=ctx.merchant_id, sku=sku, name=name or sku, kind=kind, spec=spec,
-                                   assets=assets, published=published))
+            session.add(
+                ProductRow(
+                    merchant_id=ctx.merchant_id,
+                    sku=sku,
+                    name=name or sku,
+                    kind=kind,
+                    spec=spec,
+                    assets=assets,
+                    published=published,
+                )
+            )
     except IntegrityError:
         raise ConflictError(f"a product with sku {sku!r} exists already") from None
     return get_product(ctx, sku)
@@ -53,21 +70,30 @@ def get_product(ctx: MerchantContext, sku: str) -> ProductRecord:
 def list_products(ctx: MerchantContext) -> list[ProductRecord]:
     """All the merchant's products, by SKU."""
     with ctx.db.session() as session:
-        rows = session.scalars(select(ProductRow).where(ProductRow.merchant_id == ctx.merchant_id)
-                               .order_by(ProductRow.sku))
+        rows = session.scalars(
+            select(ProductRow).where(ProductRow.merchant_id == ctx.merchant_id).order_by(ProductRow.sku)
+        )
         return [ProductRecord.from_row(row) for row in rows]
 
 
-def update_product(ctx: MerchantContext, sku: str, *, name: str | None = None, spec: dict[str, Any] | None = None,
-                   images: dict[str, bytes] | None = None, published: bool | None = None) -> ProductRecord:
+def update_product(
+    ctx: MerchantContext,
+    sku: str,
+    *,
+    name: str | None = None,
+    spec: dict[str, Any] | None = None,
+    images: dict[str, bytes] | None = None,
+    published: bool | None = None,
+) -> ProductRecord:
     """Change a product; new data is validated in full, with the stored data it is merged into,
     before anything is stored."""
     current = get_product(ctx, sku)
     new_spec, assets = current.spec, current.assets
     if spec is not None or images:  # a rename or a publish toggle needs no images read or written
         stored_images = {slot: ctx.blobs.get(key) for slot, key in current.assets.items()}
-        new_spec, new_images = _validated(current.kind, {**current.spec, **(spec or {})},
-                                          {**stored_images, **(images or {})})
+        new_spec, new_images = _validated(
+            current.kind, {**current.spec, **(spec or {})}, {**stored_images, **(images or {})}
+        )
         assets = _put_images(ctx.blobs, new_images)
     with ctx.db.session() as session:
         row = _row(session, ctx, sku)
@@ -125,8 +151,11 @@ def _validated_glasses(spec: dict[str, Any], images: dict[str, bytes]) -> tuple[
         first = exc.errors()[0]
         raise ProductError(f"invalid glasses data: {first['loc']}: {first['msg']}") from exc
     spec = validated.model_dump(exclude_none=True, exclude={"front_image", "temple_image"})
-    images = {name: encode_image(to_overlay(_decode_upload(data)), "png")
-              for name, data in images.items() if name in ("front", "temple")}
+    images = {
+        name: encode_image(to_overlay(_decode_upload(data)), "png")
+        for name, data in images.items()
+        if name in ("front", "temple")
+    }
     return spec, images
 
 

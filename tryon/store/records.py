@@ -40,6 +40,15 @@ class ProductRecord:
 
     @classmethod
     def from_row(cls, row: ProductRow) -> ProductRecord:
-        return cls(id=row.id, merchant_id=row.merchant_id, sku=row.sku, name=row.name, kind=row.kind,
-                   spec=dict(row.spec), assets=dict(row.assets), published=row.published,
-                   created_at=row.created_at, updated_at=row.updated_at)
+        return cls(
+            id=row.id,
+            merchant_id=row.merchant_id,
+            sku=row.sku,
+            name=row.name,
+            kind=row.kind,
+            spec=dict(row.spec),
+            assets=dict(row.assets),
+            published=row.published,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )

@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)
     if settings.behind_proxy:  # trust X-Forwarded-Proto/Host from a TLS proxy
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
     app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, JSON_SORT_KEYS=False)
     app.config.update(config)
     app.extensions["tryon"] = Services(settings)

@@ -7,29 +7,30 @@ import json
 
 import numpy as np
 from flask import Blueprint, Response, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 
 from tryon.errors import UnknownProductError
 from tryon.fit import fit_advice
 from tryon.glasses import GlassesRenderer
 from tryon.imaging import MIME_TYPES, decode_image, encode_image
 from tryon.pipeline import PhotoEngine, Tracked, TryOnEngine
+from tryon.sizing import glasses_tried, glasses_widths, size_report
 from tryon.store.analytics import record_event
 from tryon.web.errors import ApiError
 from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import services
-from tryon.sizing import glasses_tried, glasses_widths, size_report
 
 api = Blueprint("api", __name__)
 
 
 @api.get("/health")
-def health():
+def health() -> ResponseReturnValue:
     """Liveness: the process answers."""
     return jsonify(status="ok")
 
 
 @api.get("/ready")
-def ready():
+def ready() -> ResponseReturnValue:
     """Readiness: the face model is in place, so renders can succeed."""
     if not services().model_ready():
         raise ApiError(503, "not_ready", "face model missing; run `tryon fetch-model`")
@@ -37,12 +38,12 @@ def ready():
 
 
 @api.get("/products")
-def list_products():
+def list_products() -> ResponseReturnValue:
     """A merchant's published catalogue: id, kind, name, and a picture (glasses) or swatch (makeup)."""
     catalog = public_catalog()
     listed = []
     for entry in catalog.entries():
-        item = {"id": entry.id, "kind": entry.kind, "name": entry.name}
+        item: dict[str, str | None] = {"id": entry.id, "kind": entry.kind, "name": entry.name}
         if entry.kind == "glasses":
             item["image"] = url_for("api.product_image", merchant=merchant_slug(), sku=entry.id)
         elif entry.kind != "look":
@@ -52,7 +53,7 @@ def list_products():
 
 
 @api.get("/products/<sku>/front.png")
-def product_image(sku: str):
+def product_image(sku: str) -> ResponseReturnValue:
     """A published glasses product's picture for catalogue pages: the frame with its lenses as the try-on
     renders them (a tinted lens shows tinted), not the bare frame image."""
     product = public_catalog().get(sku)
@@ -83,7 +84,7 @@ def _track(frame: np.ndarray) -> Tracked:
 
 
 @api.post("/render")
-def render():
+def render() -> ResponseReturnValue:
     """Render products (a look) on an uploaded photo.
 
     multipart/form-data: `photo` (JPEG/PNG/WebP), `product` (one or more ids), optional
@@ -105,7 +106,7 @@ def render():
 
 
 @api.post("/render/batch")
-def render_batch():
+def render_batch() -> ResponseReturnValue:
     """One photo, many products, one face-tracking pass: a "try all frames" grid.
 
     multipart/form-data as for /render; each `product` is rendered separately. Returns JSON
@@ -121,7 +122,7 @@ def render_batch():
         results.append({"product": product_id, "image": f"data:{MIME_TYPES[fmt]};base64,{data}"})
     fit = size_report(tracked.fit, None, glasses_widths(catalog))
     for result, (_, products) in zip(results, renders):
-        glasses = [p for p in products if p.kind == "glasses"]
+        glasses = [p for p in products if isinstance(p, GlassesRenderer)]
         if fit and glasses:
             result["fit"] = fit_advice(fit["face_width_mm"], glasses[0].frame_width_mm)
     response = jsonify(faces=len(tracked.faces), status=tracked.detection.status.value, fit=fit, results=results)
@@ -130,7 +131,7 @@ def render_batch():
 
 
 @api.post("/events")
-def widget_event():
+def widget_event() -> ResponseReturnValue:
     """Count a widget event: {"merchant", "product", "event": snapshot_taken | add_to_cart | ...}."""
     data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict) or not data.get("product") or not data.get("event"):

@@ -6,10 +6,20 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from tryon.errors import (ConflictError, FaceModelError, InvalidEventError, InvalidImageError, InvalidOriginError,
-                          InvalidSlugError, ProductError, UnknownMerchantError, UnknownProductError)
+from tryon.errors import (
+    ConflictError,
+    FaceModelError,
+    InvalidEventError,
+    InvalidImageError,
+    InvalidOriginError,
+    InvalidSlugError,
+    ProductError,
+    UnknownMerchantError,
+    UnknownProductError,
+)
 
 
 class ApiError(Exception):
@@ -56,7 +66,7 @@ def describe(error: Exception) -> ErrorDescription:
     return INTERNAL_ERROR
 
 
-def error_response(description: ErrorDescription):
+def error_response(description: ErrorDescription) -> ResponseReturnValue:
     """The JSON response for an error."""
     status, code, message = description
     response = jsonify({"error": {"code": code, "message": message}})
@@ -68,7 +78,7 @@ def register_error_handlers(app: Flask) -> None:
     """Answer every exception a view raises with its JSON error (Flask routes HTTPExceptions here too)."""
 
     @app.errorhandler(Exception)
-    def handle(error: Exception):
+    def handle(error: Exception) -> ResponseReturnValue:
         description = describe(error)
         if description is INTERNAL_ERROR:
             app.logger.exception("unhandled error")  # the request body (a shopper's photo) is never logged

@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
-import cv2
-import numpy as np
 from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 
 from tryon.imaging import encode_image
 from tryon.makeup import MAKEUP_TYPES
-from tryon.pipeline import Tracked, TryOnEngine
 from tryon.products import Product
 from tryon.store import products as product_store
 from tryon.store.accounts import authenticate
@@ -33,7 +32,7 @@ def requires_key(view: Callable) -> Callable:
     """Authenticate the request's API key; the merchant (a MerchantAccount) is then `g.merchant`."""
 
     @wraps(view)
-    def guarded(*args: Any, **kwargs: Any):
+    def guarded(*args: Any, **kwargs: Any) -> ResponseReturnValue:
         header = request.headers.get("Authorization", "")
         key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
         if not key:
@@ -55,9 +54,16 @@ def _scope() -> MerchantContext:
 
 def _describe(product: ProductRecord) -> dict[str, Any]:
     images = {slot: url_for("merchant_api.product_image", sku=product.sku, slot=slot) for slot in product.assets}
-    return {"sku": product.sku, "name": product.name, "kind": product.kind, "spec": product.spec,
-            "published": product.published, "images": images, "created_at": product.created_at.isoformat(),
-            "updated_at": product.updated_at.isoformat()}
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "kind": product.kind,
+        "spec": product.spec,
+        "published": product.published,
+        "images": images,
+        "created_at": product.created_at.isoformat(),
+        "updated_at": product.updated_at.isoformat(),
+    }
 
 
 def _json_body() -> dict[str, Any]:
@@ -91,56 +97,71 @@ def _form_spec() -> dict[str, Any]:
 
 @merchant_api.get("/me")
 @requires_key
-def me():
+def me() -> ResponseReturnValue:
     merchant = g.merchant
     return jsonify(slug=merchant.slug, name=merchant.name, origins=origins_of(_scope()))
 
 
 @merchant_api.get("/products")
 @requires_key
-def list_products():
+def list_products() -> ResponseReturnValue:
     return jsonify(products=[_describe(product) for product in product_store.list_products(_scope())])
 
 
 @merchant_api.post("/products")
 @requires_key
-def create_product():
+def create_product() -> ResponseReturnValue:
     """JSON {sku, name, kind, spec, published} for makeup and looks; multipart (the same fields, spec
     as a JSON string, files `front` and optional `temple`) for glasses."""
+    fields: dict[str, Any]
+    spec: Any
     if request.mimetype == "multipart/form-data":
-        fields = {"sku": request.form.get("sku"), "name": request.form.get("name"), "kind": request.form.get("kind"),
-                  "published": request.form.get("published") in ("1", "true", "on")}
+        fields = {
+            "sku": request.form.get("sku"),
+            "name": request.form.get("name"),
+            "kind": request.form.get("kind"),
+            "published": request.form.get("published") in ("1", "true", "on"),
+        }
         spec, images = _form_spec(), _uploaded_images()
     else:
         fields = _json_body()
         spec, images = fields.get("spec") or {}, {}
-    product = product_store.create_product(_scope(), str(fields.get("sku") or ""), name=str(fields.get("name") or ""),
-                                           kind=str(fields.get("kind") or ""), spec=spec, images=images,
-                                           published=bool(fields.get("published", False)))
+        if not isinstance(spec, dict):
+            raise ApiError(400, "invalid_product", "'spec' must be a JSON object")
+    product = product_store.create_product(
+        _scope(),
+        str(fields.get("sku") or ""),
+        name=str(fields.get("name") or ""),
+        kind=str(fields.get("kind") or ""),
+        spec=spec,
+        images=images,
+        published=bool(fields.get("published", False)),
+    )
     return jsonify(_describe(product)), 201
 
 
 @merchant_api.get("/products/<sku>")
 @requires_key
-def get_product(sku: str):
+def get_product(sku: str) -> ResponseReturnValue:
     return jsonify(_describe(product_store.get_product(_scope(), sku)))
 
 
 @merchant_api.patch("/products/<sku>")
 @requires_key
-def update_product(sku: str):
+def update_product(sku: str) -> ResponseReturnValue:
     """JSON with any of: name, spec (merged into the stored one), published."""
     data = _json_body()
     if "spec" in data and not isinstance(data["spec"], dict):
         raise ApiError(400, "bad_json", "'spec' must be a JSON object")
-    product = product_store.update_product(_scope(), sku, name=data.get("name"), spec=data.get("spec"),
-                                           published=data.get("published"))
+    product = product_store.update_product(
+        _scope(), sku, name=data.get("name"), spec=data.get("spec"), published=data.get("published")
+    )
     return jsonify(_describe(product))
 
 
 @merchant_api.put("/products/<sku>/images")
 @requires_key
-def replace_images(sku: str):
+def replace_images(sku: str) -> ResponseReturnValue:
     """Multipart `front` and/or `temple`: replace a glasses product's images."""
     images = _uploaded_images()
     if not images:
@@ -150,14 +171,14 @@ def replace_images(sku: str):
 
 @merchant_api.delete("/products/<sku>")
 @requires_key
-def delete_product(sku: str):
+def delete_product(sku: str) -> ResponseReturnValue:
     product_store.delete_product(_scope(), sku)
     return "", 204
 
 
 @merchant_api.get("/products/<sku>/images/<slot>.png")
 @requires_key
-def product_image(sku: str, slot: str):
+def product_image(sku: str, slot: str) -> ResponseReturnValue:
     product = product_store.get_product(_scope(), sku)
     if slot not in product.assets:
         raise ApiError(404, "no_image", f"{sku!r} has no {slot} image")
@@ -166,7 +187,7 @@ def product_image(sku: str, slot: str):
 
 @merchant_api.get("/products/<sku>/calibration")
 @requires_key
-def calibration(sku: str):
+def calibration(sku: str) -> ResponseReturnValue:
     """Lens centres of a glasses product: as stored, and as detected from the image."""
     product = product_store.get_product(_scope(), sku)
     if product.kind != "glasses":
@@ -176,7 +197,7 @@ def calibration(sku: str):
 
 @merchant_api.get("/products/<sku>/preview")
 @requires_key
-def stored_preview(sku: str):
+def stored_preview(sku: str) -> ResponseReturnValue:
     """The product (published or not) on the sample faces, as a JPEG."""
     shared = services()
     product = product_store.get_product(_scope(), sku)
@@ -189,7 +210,7 @@ def stored_preview(sku: str):
 
 @merchant_api.post("/preview")
 @requires_key
-def draft_preview():
+def draft_preview() -> ResponseReturnValue:
     """A makeup product that is not stored yet, on the sample faces: JSON {kind, spec}."""
     data = _json_body()
     kind, spec = str(data.get("kind") or ""), data.get("spec") or {}
@@ -199,40 +220,29 @@ def draft_preview():
 
 
 def _preview(products: list[Product]) -> Response:
-    samples = services().sample_faces()
-    tiles = [_crop_face(TryOnEngine.draw(face, tracked, products), tracked) for face, tracked in samples]
-    response = Response(encode_image(np.hstack(tiles), "jpeg", 88), mimetype="image/jpeg")
+    response = Response(encode_image(services().sample_faces().preview(products), "jpeg", 88), mimetype="image/jpeg")
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _crop_face(image: np.ndarray, tracked: Tracked, size: int = 320) -> np.ndarray:
-    face = tracked.faces[0][0]
-    centre = face.landmarks[:, :2].mean(axis=0)
-    half = int(1.6 * face.inter_ocular_px)
-    x0, y0 = (np.maximum(centre - half, 0)).astype(int)
-    crop = image[y0:y0 + 2 * half, x0:x0 + 2 * half]
-    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-
-
 @merchant_api.get("/origins")
 @requires_key
-def get_origins():
+def get_origins() -> ResponseReturnValue:
     return jsonify(origins=origins_of(_scope()))
 
 
 @merchant_api.put("/origins")
 @requires_key
-def put_origins():
+def put_origins() -> ResponseReturnValue:
     """JSON {"origins": ["https://shop.example", ...]}: the sites allowed to embed the try-on."""
     origins = _json_body().get("origins")
     if not isinstance(origins, list):
-        raise ApiError(400, "bad_json", "send {\"origins\": [...]}")
+        raise ApiError(400, "bad_json", 'send {"origins": [...]}')
     return jsonify(origins=set_origins(_scope(), [str(o) for o in origins]))
 
 
 @merchant_api.get("/analytics")
 @requires_key
-def analytics():
+def analytics() -> ResponseReturnValue:
     """Per product: try-on sessions, products tried, snapshots, add-to-cart clicks."""
     return jsonify(products=usage(_scope()))

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
-import numpy as np
 from flask import current_app
 
 from tryon.config import Settings
-from tryon.imaging import decode_image
 from tryon.model_file import resolve_model_path
-from tryon.pipeline import PhotoEngine, Tracked
+from tryon.preview import SampleFaces
 from tryon.store.blobs import BlobStore, open_blob_store
 from tryon.store.catalog import RendererCache, StoreCatalog
 from tryon.store.database import Database
@@ -37,22 +35,19 @@ class Services:
         self._still_capacity = still_trackers
         self._created = 0
         self._lock = threading.Lock()
-        self._samples: list[tuple[np.ndarray, Tracked]] | None = None
+        self._samples: SampleFaces | None = None
 
     def catalog(self, merchant: str = DEMO_MERCHANT, published_only: bool = True) -> StoreCatalog:
         """A merchant's catalogue (UnknownMerchantError for an unknown merchant)."""
         return StoreCatalog(self.db, self.blobs, self.renderers, merchant, published_only)
 
-    def sample_faces(self) -> list[tuple[np.ndarray, Tracked]]:
+    def sample_faces(self) -> SampleFaces:
         """The preview faces (assets/sample-faces), tracked once."""
         with self._lock:
             if self._samples is None:
-                samples = []
-                with FaceTracker(resolve_model_path(self.settings)) as tracker:
-                    for path in sorted((self.settings.assets_dir / "sample-faces").glob("*.jpg")):
-                        image = decode_image(path.read_bytes())
-                        samples.append((image, PhotoEngine(tracker).track(image)))
-                self._samples = [(image, tracked) for image, tracked in samples if tracked.faces]
+                self._samples = SampleFaces(
+                    self.settings.assets_dir / "sample-faces", resolve_model_path(self.settings)
+                )
             return self._samples
 
     @contextmanager

@@ -15,8 +15,8 @@ from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
 from tryon.pipeline import StreamEngine
 from tryon.products import Catalog, Product
-from tryon.tracking import FaceTracker
 from tryon.sizing import glasses_tried, glasses_widths, size_report
+from tryon.tracking import FaceTracker
 
 MAX_FRAME_PIXELS = 1920 * 1080
 
@@ -61,15 +61,28 @@ class StreamSession:
         rendered = time.perf_counter()
         output = encode_image(image, "jpeg", self.quality)
         height, width = frame.shape[:2]
-        eyes = [[round(float(x) / width, 4), round(float(y) / height, 4)]
-                for x, y in tracked.faces[0][0].iris_centres] if tracked.faces else []
-        return FrameResult(output, {
-            "type": "frame", "id": frame_id, "status": tracked.detection.status.value, "faces": len(tracked.faces),
-            "eyes": eyes, "products": self.product_ids,
-            "fit": size_report(tracked.fit, self._glasses, self._widths),
-            "ms": {"decode": _ms(started, decoded), "render": _ms(decoded, rendered),
-                   "encode": _ms(rendered, time.perf_counter())},
-        })
+        eyes = (
+            [[round(float(x) / width, 4), round(float(y) / height, 4)] for x, y in tracked.faces[0][0].iris_centres]
+            if tracked.faces
+            else []
+        )
+        return FrameResult(
+            output,
+            {
+                "type": "frame",
+                "id": frame_id,
+                "status": tracked.detection.status.value,
+                "faces": len(tracked.faces),
+                "eyes": eyes,
+                "products": self.product_ids,
+                "fit": size_report(tracked.fit, self._glasses, self._widths),
+                "ms": {
+                    "decode": _ms(started, decoded),
+                    "render": _ms(decoded, rendered),
+                    "encode": _ms(rendered, time.perf_counter()),
+                },
+            },
+        )
 
     def close(self) -> None:
         self._tracker.close()

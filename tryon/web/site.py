@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask import Blueprint, make_response, redirect, render_template, request, send_from_directory, url_for
+from flask.typing import ResponseReturnValue
 
 from tryon.config import package_data
 from tryon.errors import UnknownProductError
@@ -16,24 +17,24 @@ site = Blueprint("site", __name__, template_folder="templates")
 
 
 @site.get("/")
-def index():
+def index() -> ResponseReturnValue:
     return redirect(url_for("site.static_file", filename="demo.html"))
 
 
 @site.get("/dashboard")
-def dashboard():
+def dashboard() -> ResponseReturnValue:
     """The merchant dashboard (signs in with an API key)."""
     return send_from_directory(STATIC_DIR, "dashboard.html")
 
 
 @site.get("/static/<path:filename>")
-def static_file(filename: str):
+def static_file(filename: str) -> ResponseReturnValue:
     return send_from_directory(STATIC_DIR, filename)
 
 
 @site.get("/embed/<product_id>")
 @site.get("/embed/<merchant>/<product_id>")
-def embed(product_id: str, merchant: str = DEMO_MERCHANT):
+def embed(product_id: str, merchant: str = DEMO_MERCHANT) -> ResponseReturnValue:
     """The try-on page a product page shows in an iframe (via static/tryon.js or directly).
 
     Only a published product is served, and only inside pages of the merchant's allowed origins.

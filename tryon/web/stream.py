@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import struct
 
-from flask import Blueprint, request
+from flask import Blueprint, Flask, request
 from flask_sock import Sock
+from simple_websocket import Server
 
 from tryon.errors import TryOnError
 from tryon.model_file import resolve_model_path
@@ -35,7 +36,7 @@ sock = Sock()
 
 
 @sock.route("/stream", bp=stream)
-def live_stream(ws) -> None:
+def live_stream(ws: Server) -> None:
     """One shopper's session; closes with 1013 when the server is at capacity, with 1008 (the
     client's fault) or 1011 (the server's) when the session cannot be set up."""
     shared = services()
@@ -72,7 +73,7 @@ def _count_sessions(shared: Services, product_ids: list[str]) -> None:
         record_event(shared.db, "session", merchant_slug=merchant_slug(), sku=product_id)
 
 
-def _serve(ws, session: StreamSession) -> None:
+def _serve(ws: Server, session: StreamSession) -> None:
     """Answer control messages and render frames until the client goes away (ConnectionClosed)."""
     while True:
         message = ws.receive()
@@ -95,7 +96,7 @@ def _serve(ws, session: StreamSession) -> None:
         ws.send(json.dumps(result.status))
 
 
-def _control(ws, session: StreamSession, text: str) -> None:
+def _control(ws: Server, session: StreamSession, text: str) -> None:
     """A control message: switch products, answering with the products now tried or an error."""
     try:
         session.set_products(_requested_products(text))
@@ -110,20 +111,20 @@ def _requested_products(text: str) -> list[str]:
     try:
         message = json.loads(text)
         if not isinstance(message, dict) or message.get("type") != "products":
-            raise ValueError("expected {\"type\": \"products\", \"products\": [...]}")
+            raise ValueError('expected {"type": "products", "products": [...]}')
         return [str(p) for p in message.get("products", [])]
     except (ValueError, TypeError) as exc:
         raise ApiError(400, "bad_message", str(exc)) from exc
 
 
-def _send_error(ws, error: Exception) -> ErrorDescription:
+def _send_error(ws: Server, error: Exception) -> ErrorDescription:
     """Tell the client what failed, as the HTTP API would (tryon.web.errors.describe)."""
     description = describe(error)
     ws.send(json.dumps({"type": "error", "code": description.code, "message": description.message}))
     return description
 
 
-def init_stream(app) -> None:
+def init_stream(app: Flask) -> None:
     """Register the stream route and its limits on the app."""
     app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE_BYTES, "ping_interval": 25})
     app.register_blueprint(stream, url_prefix="/api/v1")

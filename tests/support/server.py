@@ -12,9 +12,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 def free_port() -> int:
@@ -24,8 +24,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(env: dict[str, str] | None = None, threads: int = 16, timeout: float = 60.0,
-                 python: Path = Path(sys.executable), cwd: Path | None = None) -> Iterator[tuple[str, int]]:
+def local_server(
+    env: dict[str, str] | None = None,
+    threads: int = 16,
+    timeout: float = 60.0,
+    python: Path = Path(sys.executable),
+    cwd: Path | None = None,
+) -> Iterator[tuple[str, int]]:
     """Run `tryon prepare`, then start gunicorn with the app on 127.0.0.1; yields (base URL, server
     pid); stops the server afterwards.
 
@@ -37,12 +42,24 @@ def local_server(env: dict[str, str] | None = None, threads: int = 16, timeout: 
     env = {**os.environ, **(env or {})}
     run_prepare(python, env, cwd)
     port = free_port()
-    command = [str(python), "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
-               "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "2",
-               "tryon.web:create_app()"]
+    command = [
+        str(python),
+        "-m",
+        "gunicorn",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        "1",
+        "--threads",
+        str(threads),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "2",
+        "tryon.web:create_app()",
+    ]
     log = tempfile.TemporaryFile()  # the server's own log lines; it never sees a frame's content
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -66,8 +83,9 @@ def local_server(env: dict[str, str] | None = None, threads: int = 16, timeout: 
 
 def run_prepare(python: Path, env: dict[str, str], cwd: Path | None) -> None:
     """`tryon prepare` (schema, demo store, stray blobs), as scripts/serve.sh runs it before gunicorn."""
-    result = subprocess.run([str(python.with_name("tryon")), "prepare"], cwd=cwd, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(python.with_name("tryon")), "prepare"], cwd=cwd, env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise RuntimeError(f"tryon prepare failed: {(result.stdout + result.stderr)[-2000:]}")
 
