@@ -191,7 +191,7 @@ def front_canvas(width_mm: float) -> Canvas:
 
 
 def half_width(canvas: Canvas) -> float:
-    """The end pieces reach exactly this far, so the drawing is as wide as the style's frame_width_mm."""
+    """The end pieces reach exactly this far, so the drawing is as wide as the style's width_mm."""
     return canvas.width_mm / 2 - MARGIN_MM
 
 
@@ -766,7 +766,7 @@ def generate(out_dir: Path) -> None:
             name=style.name.replace("-", " ").title() + (" sunglasses" if style.opacity > 0.5 else " glasses"),
             temple_image="temple.png",
             lens_centres_px=lens_centres,
-            frame_width_mm=style.width_mm,
+            width_mm=style.width_mm,
             temple_length_mm=145,
             hinge_y_px=hinge_y,
             lens_tint=style.tint,

@@ -115,7 +115,7 @@
     data.append('name', form.name.value);
     data.append('kind', 'glasses');
     data.append('spec', JSON.stringify({
-      frame_width_mm: Number(form.frame_width_mm.value), lens_tint: form.lens_tint.value,
+      width_mm: Number(form.width_mm.value), lens_tint: form.lens_tint.value,
       lens_opacity: Number(form.lens_opacity.value),
     }));
     data.append('front', form.front.files[0]);

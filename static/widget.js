@@ -141,8 +141,8 @@
     verdict.dataset.verdict = fit.advice.verdict;
     verdict.textContent = verdicts[fit.advice.verdict];
     document.getElementById('size-detail').textContent =
-      `Frame ${Math.round(fit.advice.frame_width_mm)} mm wide · your face ${Math.round(fit.face_width_mm)} mm ` +
-      `(a frame of about ${Math.round(fit.ideal_frame_width_mm)} mm suits you)`;
+      `Frame ${Math.round(fit.advice.width_mm)} mm wide · your face ${Math.round(fit.face_width_mm)} mm ` +
+      `(a frame of about ${Math.round(fit.ideal_glasses_width_mm)} mm suits you)`;
     const fitting = fit.fitting.map((id) => productNames.get(id) || id);
     document.getElementById('size-fitting').textContent =
       fitting.length ? `Frames that fit you: ${fitting.join(', ')}` : 'No frame in this catalogue is close to your size.';

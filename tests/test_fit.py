@@ -23,7 +23,7 @@ from tryon.fit import (
     fit_advice,
     iris_diameter_px,
     measure_frame,
-    parse_frame_size,
+    parse_size_marking,
 )
 from tryon.glasses import GlassesSpec
 from tryon.pipeline import StreamEngine
@@ -102,16 +102,16 @@ def test_blinks_and_turned_heads_do_not_count(still_tracker):
 
 
 def test_frame_size_markings():
-    size = parse_frame_size("52-18-140")
+    size = parse_size_marking("52-18-140")
     assert (size.width_mm, size.lens_mm, size.bridge_mm, size.temple_mm) == (134.0, 52.0, 18.0, 140.0)
     assert size.lens_centre_distance_mm == 70.0
-    assert parse_frame_size("49□20 145").width_mm == 130.0
+    assert parse_size_marking("49□20 145").width_mm == 130.0
     for bad in ("52-18", "152-18-140", "fifty-two"):
         with pytest.raises(ValueError):
-            parse_frame_size(bad)
+            parse_size_marking(bad)
     spec = GlassesSpec.model_validate({"name": "x", "size": "52-18-140"})
-    assert (spec.frame_width_mm, spec.lens_width_mm, spec.bridge_width_mm, spec.temple_length_mm) == (134, 52, 18, 140)
-    assert GlassesSpec.model_validate({"name": "x", "size": "52-18-140", "frame_width_mm": 138}).frame_width_mm == 138
+    assert (spec.width_mm, spec.lens_width_mm, spec.bridge_width_mm, spec.temple_length_mm) == (134, 52, 18, 140)
+    assert GlassesSpec.model_validate({"name": "x", "size": "52-18-140", "width_mm": 138}).width_mm == 138
 
 
 @pytest.mark.parametrize("expression", ["neutral", "smiling"])
@@ -175,8 +175,8 @@ def test_size_report_lists_the_frames_that_fit(catalog):
     widths = {"small": 128.0, "medium": 141.0, "large": 152.0}
     report = size_report(fit, glasses_tried(catalog, ["evening", "round"]), widths)  # a look, then glasses
     assert report["fitting"] == ["medium"]
-    assert report["ideal_frame_width_mm"] == 141.0
-    assert report["advice"] == {"product": "round", "frame_width_mm": 136.0, "verdict": FITS}  # 5 mm under 141
+    assert report["ideal_glasses_width_mm"] == 141.0
+    assert report["advice"] == {"product": "round", "width_mm": 136.0, "verdict": FITS}  # 5 mm under 141
     assert report["pd_mm"] == 62.0 and "optician" in report["statement"]
     assert size_report(None, None, widths) is None
     assert glasses_tried(catalog, ["ruby-matte", "natural"]) is None
@@ -187,7 +187,7 @@ def test_glasses_are_drawn_true_to_size(still_tracker, catalog):
     """The same frame on the same face: a larger PD means the frame covers less of the face."""
     face = still_tracker.detect(load_face("009_neutral.jpg")).primary
     glasses = catalog.get("rectangular")
-    box = np.array([[glasses.asset.frame_box[0], 150.0], [glasses.asset.frame_box[2], 150.0]])
+    box = np.array([[glasses.asset.front_box[0], 150.0], [glasses.asset.front_box[2], 150.0]])
 
     def drawn_width(pd_mm):
         anchor = dataclasses.replace(anchor_from_face(face), pd_mm=pd_mm)

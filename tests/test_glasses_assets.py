@@ -19,7 +19,7 @@ def test_four_builtin_styles(catalog):
     for style in STYLES:
         asset = catalog.get(style).asset
         assert asset.front.levels[0].shape[2] == 4 and asset.temple is not None
-        assert 1.7 < asset.frame_width_px / asset.lens_distance_px < 2.4
+        assert 1.7 < asset.front_width_px / asset.lens_distance_px < 2.4
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -147,7 +147,7 @@ def test_end_pieces_darken_as_they_turn_back(style):
     """At hinge height, the outermost millimetre (turning away towards the temple) is darker than the
     front a few millimetres in: no flat tabs sticking out sideways."""
     front, spec, _ = front_and_lenses(style)
-    mm = round(np.ptp(np.nonzero(front[..., 3])[1]) / spec.frame_width_mm)  # pixels per millimetre
+    mm = round(np.ptp(np.nonzero(front[..., 3])[1]) / spec.width_mm)  # pixels per millimetre
     hinge = int(spec.hinge_y_px)
     for image in (front, front[:, ::-1]):  # the image-left end, then the right one
         opaque = image[..., 3] > 200
@@ -158,3 +158,8 @@ def test_end_pieces_darken_as_they_turn_back(style):
             edge += list(grey[y, x : x + mm][opaque[y, x : x + mm]])
             inside += list(grey[y, x + 3 * mm : x + 5 * mm][opaque[y, x + 3 * mm : x + 5 * mm]])
         assert np.mean(edge) < 0.9 * np.mean(inside)
+
+
+def test_the_old_name_of_the_front_width_is_still_accepted():
+    spec = GlassesSpec.model_validate({"name": "Old", "frame_width_mm": 138})
+    assert spec.width_mm == 138 and "frame_width_mm" not in spec.model_dump()

@@ -96,7 +96,7 @@ def test_drawing_stays_inside_the_glasses_region(still_tracker, catalog):
     bottom, right = changed.max(axis=0)
     iod = face.inter_ocular_px
     centre = face.iris_centres.mean(axis=0)
-    half_width = 0.5 * glasses.frame_width_mm / tracked.fit.pd_mm * iod + 0.15 * iod  # true size, plus shadow
+    half_width = 0.5 * glasses.width_mm / tracked.fit.pd_mm * iod + 0.15 * iod  # true size, plus shadow
     assert right - left < 2 * half_width and bottom - top < 1.2 * iod
     assert left > centre[0] - half_width and right < centre[0] + half_width
 

@@ -363,8 +363,8 @@ def test_invalid_makeup_is_refused_with_reasons(bad):
 
 def test_catalogue_resolves_looks_into_products(catalog):
     products = catalog.resolve(["evening", "round"])
-    kinds = [p.kind for p in products]
-    assert kinds.count("glasses") == 1 and kinds.count("makeup") >= 5
+    categories = [p.category for p in products]
+    assert categories.count("glasses") == 1 and categories.count("makeup") >= 5
     with pytest.raises(ProductError):
         catalog.resolve(["../glasses/round"])
     assert {e.kind for e in catalog.entries()} >= {"glasses", "lipstick", "eyeshadow", "look", "foundation"}

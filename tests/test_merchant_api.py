@@ -52,7 +52,7 @@ def glasses_upload(client, key, sku, front: bytes, **fields):
         "sku": sku,
         "name": fields.pop("name", "Frames"),
         "kind": "glasses",
-        "spec": json.dumps(fields.pop("spec", {"frame_width_mm": 138})),
+        "spec": json.dumps(fields.pop("spec", {"width_mm": 138})),
         "front": (io.BytesIO(front), "front.png"),
         **fields,
     }

@@ -80,7 +80,7 @@ def test_catalogue_on_postgresql(postgres_url, tmp_path):
     assert authenticate(database, key).slug == "pg-shop"
     shop = Store(database, LocalBlobStore(tmp_path / "blobs")).for_merchant(merchant.id)
     front = (PROJECT_ROOT / "assets/glasses/round/front.png").read_bytes()
-    create_product(shop, "frames", name="Frames", kind="glasses", spec={"frame_width_mm": 138}, images={"front": front})
+    create_product(shop, "frames", name="Frames", kind="glasses", spec={"width_mm": 138}, images={"front": front})
     create_product(shop, "red", name="Red", kind="lipstick", spec={"colour": "#aa0000"}, images={}, published=True)
     assert [product.sku for product in list_products(shop)] == ["frames", "red"]
     updated = update_product(shop, "frames", published=True, spec={"lens_opacity": 0.2})

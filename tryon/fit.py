@@ -1,4 +1,6 @@
-"""Fit and size: pupillary distance and face width in millimetres, and frame-size advice.
+"""Fit and size: pupillary distance and face width in millimetres, and glasses-size advice.
+
+Vocabulary: a "frame" is always a camera image here; the eyewear is "glasses", its front width `width_mm`.
 
 The scale comes from the iris: its visible diameter is close to 11.7 mm in almost every adult
 (about +-0.5 mm), so pixels per millimetre follow from the iris landmarks, measured on an upright,
@@ -58,7 +60,7 @@ MAX_YAW_DEGREES = 12.0
 MAX_PITCH_DEGREES = 15.0
 MAX_BLINK = 0.35
 MIN_IRIS_PX = 8.0
-ENDPIECES_MM = 12.0  # frame width beyond the two lenses and the bridge, both sides together
+ENDPIECES_MM = 12.0  # front width beyond the two lenses and the bridge, both sides together
 
 
 @dataclass(frozen=True)
@@ -250,8 +252,8 @@ class FitEstimator:
 
 
 @dataclass(frozen=True)
-class FrameSize:
-    """A frame's size in mm: total front width, lens width, bridge, temple ("52-18-140")."""
+class GlassesSize:
+    """Glasses' size in mm: total front width, lens width, bridge, temple ("52-18-140")."""
 
     width_mm: float
     lens_mm: float | None = None
@@ -263,21 +265,21 @@ class FrameSize:
         return self.lens_mm + self.bridge_mm if self.lens_mm and self.bridge_mm else None
 
 
-def parse_frame_size(marking: str) -> FrameSize:
-    """'52-18-140' (or '52□18 140') -> FrameSize; total width estimated as 2 lenses + bridge + endpieces."""
+def parse_size_marking(marking: str) -> GlassesSize:
+    """'52-18-140' (or '52□18 140') -> GlassesSize; total width estimated as 2 lenses + bridge + endpieces."""
     numbers = [float(n) for n in "".join(c if c.isdigit() or c == "." else " " for c in marking).split()]
     if len(numbers) != 3 or not (30 <= numbers[0] <= 70 and 10 <= numbers[1] <= 30 and 100 <= numbers[2] <= 170):
         raise ValueError(f"expected eye-bridge-temple like 52-18-140, got {marking!r}")
     lens, bridge, temple = numbers
-    return FrameSize(2 * lens + bridge + ENDPIECES_MM, lens, bridge, temple)
+    return GlassesSize(2 * lens + bridge + ENDPIECES_MM, lens, bridge, temple)
 
 
 FITS, NARROW, WIDE = "fits", "narrow", "wide"
-IDEAL_FRAME_OFFSET_MM = 2.0  # slight clearance, 1 mm a side: see ideal_frame_width
+IDEAL_GLASSES_OFFSET_MM = 2.0  # slight clearance, 1 mm a side: see ideal_glasses_width
 FIT_TOLERANCE_MM = 6.0  # 3 mm a side: see fit_advice
 
 
-def ideal_frame_width(face_width_mm: float) -> float:
+def ideal_glasses_width(face_width_mm: float) -> float:
     """The frame front width that suits a face: its width at the cheekbones plus slight clearance.
 
     Opticians fit the frame front to the widest points of the face at eye level: "the outer edge of
@@ -290,17 +292,17 @@ def ideal_frame_width(face_width_mm: float) -> float:
     parisee.com/en/how-to-choose-glasses-for-face-width). The measured width is that boundary
     (the face outline at the cheekbones), so the ideal front is 1 mm wider on each side.
     """
-    return face_width_mm + IDEAL_FRAME_OFFSET_MM
+    return face_width_mm + IDEAL_GLASSES_OFFSET_MM
 
 
-def fit_advice(face_width_mm: float, frame_width_mm: float) -> str:
-    """ "fits", "narrow" or "wide": a frame's front width against the measured face width.
+def fit_advice(face_width_mm: float, width_mm: float) -> str:
+    """ "fits", "narrow" or "wide": a glasses front's width against the measured face width.
 
     A front within FIT_TOLERANCE_MM of the ideal fits: 3 mm a side, about one size step (lens widths
     come in 2 mm steps, 4 mm of front width), and no finer than the measurement (the iris scale
     alone is good to +-4%, +-6 mm of a 140 mm face).
     """
-    difference = frame_width_mm - ideal_frame_width(face_width_mm)
+    difference = width_mm - ideal_glasses_width(face_width_mm)
     if difference < -FIT_TOLERANCE_MM:
         return NARROW
     if difference > FIT_TOLERANCE_MM:

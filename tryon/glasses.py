@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tryon.anchor import FaceAnchor
 from tryon.compositing import Shadow, Texture, Warped, composite, contact_shadow, draw_texture, margin_for, warp_texture
 from tryon.errors import InvalidImageError, ProductError
-from tryon.fit import parse_frame_size
+from tryon.fit import parse_size_marking
 from tryon.imaging import decode_image
 from tryon.lighting import to_linear, to_srgb
 from tryon.tracking import Face
@@ -37,7 +37,7 @@ class GlassesSpec(BaseModel):
     lens_centres_px: tuple[Point, Point] | None = Field(
         default=None, description="Lens centres in front-image pixels; detected from the lens holes when absent."
     )
-    frame_width_mm: float = Field(default=140.0, gt=60, lt=220, description="Total width of the frame front.")
+    width_mm: float = Field(default=140.0, gt=60, lt=220, description="Total width of the glasses' front.")
     lens_width_mm: float | None = Field(default=None, ge=30, le=70, description="The 'eye' size, e.g. 52.")
     bridge_width_mm: float | None = Field(default=None, ge=10, le=30, description="The bridge size, e.g. 18.")
     temple_length_mm: float = Field(default=145.0, gt=80, lt=200)
@@ -50,14 +50,17 @@ class GlassesSpec(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _from_size_marking(cls, data: object) -> object:
-        """Accept the frame's printed size, "size": "52-18-140" (eye-bridge-temple)."""
+        """Accept the printed size, "size": "52-18-140" (eye-bridge-temple), and the old name of
+        `width_mm`, "frame_width_mm" (accepted for one release)."""
+        if isinstance(data, dict) and "frame_width_mm" in data and "width_mm" not in data:
+            data = {("width_mm" if key == "frame_width_mm" else key): value for key, value in data.items()}
         if isinstance(data, dict) and "size" in data:
             data = dict(data)
             try:
-                size = parse_frame_size(str(data.pop("size")))
+                size = parse_size_marking(str(data.pop("size")))
             except ValueError as exc:
                 raise ValueError(str(exc)) from exc
-            data.setdefault("frame_width_mm", size.width_mm)
+            data.setdefault("width_mm", size.width_mm)
             data.setdefault("lens_width_mm", size.lens_mm)
             data.setdefault("bridge_width_mm", size.bridge_mm)
             data.setdefault("temple_length_mm", size.temple_mm)
@@ -114,7 +117,7 @@ class GlassesAsset:
         if len(visible) == 0:
             raise ProductError("the glasses front image is fully transparent")
         (top, left), (bottom, right) = visible.min(axis=0), visible.max(axis=0)
-        self.frame_box = (float(left), float(top), float(right), float(bottom))
+        self.front_box = (float(left), float(top), float(right), float(bottom))
         try:
             lenses = detect_lenses(alpha)
         except ProductError:
@@ -161,14 +164,14 @@ class GlassesAsset:
         return float(np.linalg.norm(self.lens_centres[1] - self.lens_centres[0]))
 
     @property
-    def frame_width_px(self) -> float:
-        return self.frame_box[2] - self.frame_box[0]
+    def front_width_px(self) -> float:
+        return self.front_box[2] - self.front_box[0]
 
 
 class GlassesRenderer:
     """Draws one glasses product on faces: the `Product` interface for eyewear."""
 
-    kind = "glasses"
+    category = "glasses"
     layer = 100  # drawn over any makeup
 
     def __init__(self, asset: GlassesAsset, *, shadow_strength: float = 0.28) -> None:
@@ -204,8 +207,8 @@ class GlassesRenderer:
         front.colour += (asset.spec.lens_reflection * sheen)[..., None]
 
     @property
-    def frame_width_mm(self) -> float:
-        return self.asset.spec.frame_width_mm
+    def width_mm(self) -> float:
+        return self.asset.spec.width_mm
 
     def placement(self, anchor: FaceAnchor) -> GlassesPlacement:
         """Where the front and the visible temple go in the image, without drawing.
@@ -216,7 +219,7 @@ class GlassesRenderer:
         asset = self.asset
         if anchor.pd_mm:
             cm_per_mm = anchor.eye_distance / anchor.pd_mm
-            cm_per_px = asset.spec.frame_width_mm * cm_per_mm / asset.frame_width_px
+            cm_per_px = asset.spec.width_mm * cm_per_mm / asset.front_width_px
         else:
             cm_per_px = anchor.eye_distance / asset.lens_distance_px
         centre = asset.lens_centres.mean(axis=0)
@@ -234,8 +237,8 @@ class GlassesRenderer:
         # centres, and each visible temple where it rests on the head in front of the ear.
         contacts = [anchor.project(np.array([[-0.16, -0.12, 0.0], [0.16, -0.12, 0.0]]) * anchor.eye_distance)]
         if asset.temple is not None:
-            arm_length = asset.spec.temple_length_mm * cm_per_px * asset.frame_width_px / asset.spec.frame_width_mm
-            for side, x_edge in ((-1.0, asset.frame_box[0]), (1.0, asset.frame_box[2])):
+            arm_length = asset.spec.temple_length_mm * cm_per_px * asset.front_width_px / asset.spec.width_mm
+            for side, x_edge in ((-1.0, asset.front_box[0]), (1.0, asset.front_box[2])):
                 hinge = front_local(np.array([[x_edge, asset.hinge_y]]))[0]
                 facing = _facing(anchor, hinge, side)
                 if facing > 0:

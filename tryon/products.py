@@ -23,9 +23,13 @@ from tryon.tracking import Face
 
 @runtime_checkable
 class Product(Protocol):
-    """Anything that can be tried on."""
+    """Anything that can be tried on.
 
-    kind: str
+    category: "glasses" or "makeup" (what draws it); a catalogue entry's `kind` is finer: the
+    product type ("glasses", "lipstick", ..., "look").
+    """
+
+    category: str
     layer: int
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
@@ -77,7 +81,7 @@ class Catalog:
         product = self.get(product_id)
         spec = getattr(product, "spec", None)
         colours = getattr(spec, "colours", None) or [getattr(spec, "colour", None)]
-        return colours[-1] if colours[-1] and product.kind == "makeup" else None
+        return colours[-1] if colours[-1] and product.category == "makeup" else None
 
 
 class BuiltinCatalog(Catalog):

@@ -1,4 +1,4 @@
-"""The public API: a session owns what one kind of input needs; `render` draws products on a photo.
+"""The public API: a session owns what one mode of input needs; `render` draws products on a photo.
 
 In the spirit of rembg's `new_session` / `remove`: a session is built once (it loads the face model)
 and reused; `render` makes a photo session when none is given.
@@ -23,14 +23,14 @@ from tryon.pipeline import PhotoEngine, StreamEngine, Tracked, TryOnEngine
 from tryon.products import BuiltinCatalog, Catalog, Product
 from tryon.tracking import FaceTracker
 
-SessionKind = Literal["photo", "stream"]
+SessionMode = Literal["photo", "stream"]
 
 
 class Session:
-    """Trackers and the engine over them, for one kind of input; close it (or use `with`) when done."""
+    """Trackers and the engine over them, for one mode of input; close it (or use `with`) when done."""
 
-    def __init__(self, kind: SessionKind, engine: TryOnEngine, trackers: list[FaceTracker], catalog: Catalog) -> None:
-        self.kind = kind
+    def __init__(self, mode: SessionMode, engine: TryOnEngine, trackers: list[FaceTracker], catalog: Catalog) -> None:
+        self.mode = mode
         self.engine = engine
         self.catalog = catalog
         self.last: Tracked | None = None
@@ -67,7 +67,7 @@ class Session:
 
 
 def new_session(
-    kind: SessionKind = "photo", *, model_path: Path | None = None, catalog: Catalog | None = None, max_faces: int = 4
+    mode: SessionMode = "photo", *, model_path: Path | None = None, catalog: Catalog | None = None, max_faces: int = 4
 ) -> Session:
     """A session for photos or for a stream of frames (see the module docstring).
 
@@ -77,13 +77,13 @@ def new_session(
     settings = Settings.from_env()
     path = resolve_model_path(settings) if model_path is None else model_path
     catalog = catalog if catalog is not None else BuiltinCatalog(settings.assets_dir)
-    if kind == "photo":
+    if mode == "photo":
         tracker = FaceTracker(path, max_faces=max_faces)
-        return Session(kind, PhotoEngine(tracker), [tracker], catalog)
-    if kind == "stream":
+        return Session(mode, PhotoEngine(tracker), [tracker], catalog)
+    if mode == "stream":
         live, measuring = FaceTracker(path, video=True), FaceTracker(path)
-        return Session(kind, StreamEngine.smoothed(live, FaceMeasurer(measuring)), [live, measuring], catalog)
-    raise ValueError(f"unknown session kind {kind!r}: use 'photo' or 'stream'")
+        return Session(mode, StreamEngine.smoothed(live, FaceMeasurer(measuring)), [live, measuring], catalog)
+    raise ValueError(f"unknown session mode {mode!r}: use 'photo' or 'stream'")
 
 
 def render(image: np.ndarray, products: Sequence[str | Product], *, session: Session | None = None) -> np.ndarray:

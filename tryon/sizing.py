@@ -1,12 +1,12 @@
-"""The size guide sent to shoppers: their measurements, how the frame on their face fits, and which
-frames of the catalogue fit them. Computed per request or frame; never stored."""
+"""The size guide sent to shoppers: their measurements, how the glasses on their face fit, and which
+glasses of the catalogue fit them. Computed per request or camera frame; never stored."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from tryon.fit import FITS, PD_STATEMENT, FitEstimate, fit_advice, ideal_frame_width
+from tryon.fit import FITS, PD_STATEMENT, FitEstimate, fit_advice, ideal_glasses_width
 from tryon.glasses import GlassesRenderer
 from tryon.products import Catalog
 
@@ -17,7 +17,7 @@ def glasses_widths(catalog: Catalog) -> dict[str, float]:
     for entry in catalog.entries():
         product = catalog.get(entry.id) if entry.kind == "glasses" else None
         if isinstance(product, GlassesRenderer):
-            widths[entry.id] = product.frame_width_mm
+            widths[entry.id] = product.width_mm
     return widths
 
 
@@ -34,12 +34,12 @@ def glasses_tried(catalog: Catalog, product_ids: Sequence[str]) -> tuple[str, Gl
 def size_report(
     fit: FitEstimate | None, tried: tuple[str, GlassesRenderer] | None, widths: dict[str, float]
 ) -> dict[str, Any] | None:
-    """Measurements, the advice for the glasses being tried (if any) and the frames that fit."""
+    """Measurements, the advice for the glasses being tried (if any) and the glasses that fit."""
     if fit is None:
         return None
     report: dict[str, Any] = {
         **fit.as_dict(),
-        "ideal_frame_width_mm": round(ideal_frame_width(fit.face_width_mm), 1),
+        "ideal_glasses_width_mm": round(ideal_glasses_width(fit.face_width_mm), 1),
         "statement": PD_STATEMENT.format(accuracy=max(fit.accuracy_mm, 1.0)),
         "fitting": sorted(sku for sku, width in widths.items() if fit_advice(fit.face_width_mm, width) == FITS),
     }
@@ -47,7 +47,7 @@ def size_report(
         sku, glasses = tried
         report["advice"] = {
             "product": sku,
-            "frame_width_mm": glasses.frame_width_mm,
-            "verdict": fit_advice(fit.face_width_mm, glasses.frame_width_mm),
+            "width_mm": glasses.width_mm,
+            "verdict": fit_advice(fit.face_width_mm, glasses.width_mm),
         }
     return report

@@ -39,7 +39,7 @@ from tryon.tracking import Face
 class MakeupRenderer:
     """Base of the makeup renderers: holds the spec; subclasses set `layer` and implement `render`."""
 
-    kind = "makeup"
+    category = "makeup"
     layer = 50
 
     def __init__(self, spec: MakeupSpec) -> None:

@@ -124,7 +124,7 @@ def render_batch() -> ResponseReturnValue:
     for result, (_, products) in zip(results, renders):
         glasses = [p for p in products if isinstance(p, GlassesRenderer)]
         if fit and glasses:
-            result["fit"] = fit_advice(fit["face_width_mm"], glasses[0].frame_width_mm)
+            result["fit"] = fit_advice(fit["face_width_mm"], glasses[0].width_mm)
     response = jsonify(faces=len(tracked.faces), status=tracked.detection.status.value, fit=fit, results=results)
     response.headers["Cache-Control"] = "no-store"
     return response
