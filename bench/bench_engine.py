@@ -81,15 +81,15 @@ def bench_size(photo: Path, size: tuple[int, int], frames: int, catalog: Builtin
     renders = {}
     for entry in catalog.entries():
         if entry.kind != "look":
-            product = catalog.get(entry.id)
-            renders[entry.id] = timed(lambda product=product: TryOnEngine.draw(frame, tracked, [product]), frames)
-            print(summary(f"render {entry.id} ({entry.kind})", renders[entry.id], reference))
+            product = catalog.get(entry.sku)
+            renders[entry.sku] = timed(lambda product=product: TryOnEngine.draw(frame, tracked, [product]), frames)
+            print(summary(f"render {entry.sku} ({entry.kind})", renders[entry.sku], reference))
     look = catalog.resolve(FULL_LOOK)
     full_look = timed(lambda: TryOnEngine.draw(frame, tracked, look), frames)
     print(summary("full look (5 products)", full_look, reference))
     codec = timed(lambda: encode_image(decode_image(jpeg), "jpeg", 80), frames)
     print(summary("JPEG decode + encode", codec, reference))
-    glasses = [entry.id for entry in catalog.entries() if entry.kind == "glasses"]
+    glasses = [entry.sku for entry in catalog.entries() if entry.kind == "glasses"]
     slowest = max(glasses, key=lambda key: statistics.fmean(renders[key]))
     overhead = [a + r + c for a, r, c in zip(anchor_times, renders[slowest], codec)]
     total = [mark + extra for mark, extra in zip(landmarks, overhead)]

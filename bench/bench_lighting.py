@@ -57,9 +57,9 @@ def main() -> None:
         print(
             f"{'product':18s}" + "".join(f"{light:>14s}" for light in sorted(LIGHTS)) + "   (mean / worst face, CIE76)"
         )
-        for product_id in PRODUCTS:
-            products = catalog.resolve([product_id])
-            row = f"{product_id:18s}"
+        for sku in PRODUCTS:
+            products = catalog.resolve([sku])
+            row = f"{sku:18s}"
             for light in sorted(LIGHTS):
                 errors = []
                 for name in NAMES:

@@ -97,7 +97,7 @@
     $('selected').hidden = false;
     $('selected-title').textContent = `${product.name} (${product.sku})`;
     $('snippet').value = `<script src="${location.origin}/static/tryon.js" data-merchant="${merchant.slug}" ` +
-      `data-product="${product.sku}"></` + 'script>';
+      `data-sku="${product.sku}"></` + 'script>';
     await showImage($('preview'), await api('GET', `/products/${encodeURIComponent(product.sku)}/preview`));
   }
 

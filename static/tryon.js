@@ -1,16 +1,17 @@
 // tryon embed loader. On a product page:
-//   <script src="https://TRYON-HOST/static/tryon.js" data-merchant="SHOP" data-product="SKU" async></script>
+//   <script src="https://TRYON-HOST/static/tryon.js" data-merchant="SHOP" data-sku="SKU" async></script>
 // adds a "Try it on" button after the script tag; the button opens the live try-on in a dialog
 // (an iframe of https://TRYON-HOST/embed/SHOP/SKU; data-merchant defaults to the demo store). Events from the try-on arrive on `document` as
-// CustomEvents: "tryon:product_tried", "tryon:snapshot_taken", "tryon:add_to_cart" (detail.product).
+// CustomEvents: "tryon:product_tried", "tryon:snapshot_taken", "tryon:add_to_cart" (detail.sku; detail.product,
+// the previous name, is kept for one release, as is the data-product attribute).
 (function () {
   'use strict';
   const script = document.currentScript;
   if (!script) return;
   const origin = new URL(script.src, location.href).origin;
-  const product = script.dataset.product;
+  const sku = script.dataset.sku || script.dataset.product;
   const merchant = script.dataset.merchant || 'demo';
-  if (!product) { console.warn('tryon.js: data-product is missing'); return; }
+  if (!sku) { console.warn('tryon.js: data-sku is missing'); return; }
 
   if (!document.getElementById('tryon-style')) {
     const style = document.createElement('style');
@@ -28,7 +29,7 @@
   button.type = 'button';
   button.className = 'tryon-button';
   button.textContent = script.dataset.label || 'Try it on';
-  button.dataset.tryonProduct = product;
+  button.dataset.tryonSku = sku;
   script.insertAdjacentElement('afterend', button);
 
   let overlay = null;
@@ -40,7 +41,7 @@
     overlay.setAttribute('role', 'dialog');
     overlay.setAttribute('aria-label', 'Virtual try-on');
     frame = document.createElement('iframe');
-    frame.src = `${origin}/embed/${encodeURIComponent(merchant)}/${encodeURIComponent(product)}` +
+    frame.src = `${origin}/embed/${encodeURIComponent(merchant)}/${encodeURIComponent(sku)}` +
       `?host=${encodeURIComponent(location.origin)}`;
     frame.allow = 'camera; fullscreen';
     frame.title = 'Virtual try-on';
@@ -60,6 +61,6 @@
     if (event.origin !== origin || !frame || event.source !== frame.contentWindow) return;
     if (!data || data.source !== 'tryon') return;
     if (data.type === 'close') { close(); return; }
-    document.dispatchEvent(new CustomEvent(`tryon:${data.type}`, { detail: { product: data.product } }));
+    document.dispatchEvent(new CustomEvent(`tryon:${data.type}`, { detail: { sku: data.sku, product: data.sku } }));
   });
 })();

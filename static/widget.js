@@ -18,7 +18,7 @@
   const JPEG_QUALITY = 0.75;
 
   const state = {
-    product: body.dataset.product,
+    sku: body.dataset.sku,
     merchant: body.dataset.merchant,
     socket: null,
     nextId: 1,
@@ -47,9 +47,9 @@
   function say(text) { message.textContent = text || ''; }
 
   function notifyHost(type, detail) {
-    window.parent.postMessage(Object.assign({ source: 'tryon', type: type, product: state.product }, detail || {}), hostOrigin);
+    window.parent.postMessage(Object.assign({ source: 'tryon', type: type, sku: state.sku }, detail || {}), hostOrigin);
     if (type !== 'close') {  // the merchant's analytics: counts only, nothing about the shopper
-      const event = { merchant: state.merchant, product: state.product, event: type };
+      const event = { merchant: state.merchant, sku: state.sku, event: type };
       fetch('/api/v1/events', { method: 'POST', body: JSON.stringify(event), keepalive: true }).catch(() => {});
     }
   }
@@ -59,15 +59,15 @@
   async function loadProducts() {
     const response = await fetch(`/api/v1/products?merchant=${encodeURIComponent(state.merchant)}`);
     const { products } = await response.json();
-    for (const product of products) productNames.set(product.id, product.name);
-    const current = products.find((p) => p.id === state.product);
+    for (const product of products) productNames.set(product.sku, product.name);
+    const current = products.find((p) => p.sku === state.sku);
     const family = current && current.kind === 'glasses' ? ['glasses'] : null;
     const shown = products.filter((p) => (family ? family.includes(p.kind) : p.kind !== 'glasses'));
     for (const product of shown) {
       const button = document.createElement('button');
       button.type = 'button';
-      button.dataset.product = product.id;
-      button.setAttribute('aria-pressed', String(product.id === state.product));
+      button.dataset.sku = product.sku;
+      button.setAttribute('aria-pressed', String(product.sku === state.sku));
       if (product.swatch) {
         const swatch = document.createElement('span');
         swatch.className = 'swatch';
@@ -75,18 +75,18 @@
         button.appendChild(swatch);
       }
       button.appendChild(document.createTextNode(product.name));
-      button.addEventListener('click', () => selectProduct(product.id));
+      button.addEventListener('click', () => selectProduct(product.sku));
       productsNav.appendChild(button);
     }
   }
 
-  function selectProduct(id) {
-    state.product = id;
+  function selectProduct(sku) {
+    state.sku = sku;
     for (const button of productsNav.querySelectorAll('button')) {
-      button.setAttribute('aria-pressed', String(button.dataset.product === id));
+      button.setAttribute('aria-pressed', String(button.dataset.sku === sku));
     }
     if (state.socket && state.socket.readyState === WebSocket.OPEN) {
-      state.socket.send(JSON.stringify({ type: 'products', products: [id] }));
+      state.socket.send(JSON.stringify({ type: 'products', products: [sku] }));
     }
     notifyHost('product_tried');
   }
@@ -110,7 +110,7 @@
   function connect() {
     say(texts.connecting);
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(state.product)}`;
+    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(state.sku)}`;
     const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream?${query}`);
     socket.binaryType = 'arraybuffer';
     state.socket = socket;
@@ -143,7 +143,7 @@
     document.getElementById('size-detail').textContent =
       `Frame ${Math.round(fit.advice.width_mm)} mm wide · your face ${Math.round(fit.face_width_mm)} mm ` +
       `(a frame of about ${Math.round(fit.ideal_glasses_width_mm)} mm suits you)`;
-    const fitting = fit.fitting.map((id) => productNames.get(id) || id);
+    const fitting = fit.fitting.map((sku) => productNames.get(sku) || sku);
     document.getElementById('size-fitting').textContent =
       fitting.length ? `Frames that fit you: ${fitting.join(', ')}` : 'No frame in this catalogue is close to your size.';
     document.getElementById('size-pd').textContent = `Your PD: ${Math.round(fit.pd_mm)} mm.`;
@@ -224,7 +224,7 @@
     canvas.toBlob((blob) => {
       const link = document.createElement('a');
       link.href = URL.createObjectURL(blob);
-      link.download = `tryon-${state.product}.jpg`;
+      link.download = `tryon-${state.sku}.jpg`;
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 1000);
       notifyHost('snapshot_taken');
@@ -239,7 +239,7 @@
     if (!file) return;
     const form = new FormData();
     form.append('photo', file);
-    form.append('product', state.product);
+    form.append('sku', state.sku);
     form.append('merchant', state.merchant);
     say('Rendering your photo…');
     const response = await fetch('/api/v1/render', { method: 'POST', body: form });

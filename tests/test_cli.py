@@ -82,7 +82,7 @@ def test_creating_the_app_changes_no_data_until_prepare(tmp_path, monkeypatch, c
     assert main(["prepare"]) == 0
     assert "demo store 'demo' created" in capsys.readouterr().out
     products = client.get("/api/v1/products").json["products"]
-    assert {"round", "aviator", "ruby-matte", "evening"} <= {product["id"] for product in products}
+    assert {"round", "aviator", "ruby-matte", "evening"} <= {product["sku"] for product in products}
     blobs = sorted(tmp_path.glob("blobs/??/*"))
     assert len(blobs) >= 4  # the glasses' images
 

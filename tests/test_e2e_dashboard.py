@@ -99,7 +99,7 @@ def test_dashboard_end_to_end(shop, artifacts):
         # Publish it and copy the embed snippet.
         driver.find_element("css selector", "#products tr[data-sku='round-x'] .publish").click()
         snippet = driver.find_element("id", "snippet").get_attribute("value")
-        assert 'data-merchant="boutique"' in snippet and 'data-product="round-x"' in snippet
+        assert 'data-merchant="boutique"' in snippet and 'data-sku="round-x"' in snippet
         assert eventually(lambda: merchant_get(base, key, "/products/round-x")["published"])
 
         # Origins and analytics.

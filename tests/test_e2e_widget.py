@@ -110,7 +110,7 @@ def test_live_try_on_in_chromium(server, face_video, artifacts):
         driver.execute_script(set_split, 50)
 
         # Switching product: the aviators' dark lenses darken the eye region of the returned frames.
-        driver.find_element("css selector", "#products button[data-product='aviator']").click()
+        driver.find_element("css selector", "#products button[data-sku='aviator']").click()
         wait_for(
             driver,
             "const s = window.tryonWidget.stats.lastStatus;"

@@ -176,7 +176,7 @@ def test_size_report_lists_the_frames_that_fit(catalog):
     report = size_report(fit, glasses_tried(catalog, ["evening", "round"]), widths)  # a look, then glasses
     assert report["fitting"] == ["medium"]
     assert report["ideal_glasses_width_mm"] == 141.0
-    assert report["advice"] == {"product": "round", "width_mm": 136.0, "verdict": FITS}  # 5 mm under 141
+    assert report["advice"] == {"sku": "round", "width_mm": 136.0, "verdict": FITS}  # 5 mm under 141
     assert report["pd_mm"] == 62.0 and "optician" in report["statement"]
     assert size_report(None, None, widths) is None
     assert glasses_tried(catalog, ["ruby-matte", "natural"]) is None

@@ -15,7 +15,7 @@ STYLES = ["aviator", "cat-eye", "rectangular", "round"]
 
 
 def test_four_builtin_styles(catalog):
-    assert set(STYLES) <= set(catalog.ids())
+    assert set(STYLES) <= set(catalog.skus())
     for style in STYLES:
         asset = catalog.get(style).asset
         assert asset.front.levels[0].shape[2] == 4 and asset.temple is not None

@@ -44,13 +44,13 @@ def test_products_change_with_the_light_as_the_face_does(engine, catalog, name, 
     relit_photo = relight(photo, LIGHTS[light])
     face = engine.track(photo).faces[0][0]
     worst = {}
-    for product_id in PRODUCTS:
-        products = catalog.resolve([product_id])
+    for sku in PRODUCTS:
+        products = catalog.resolve([sku])
         relit_render = relight(engine.render(photo, products)[0], LIGHTS[light])
         render_relit = engine.render(relit_photo, products)[0]
         pixels = interior(relit_photo, render_relit, face, face.inter_ocular_px)
-        assert pixels.sum() > 30, product_id
-        worst[product_id] = float(delta_e76(relit_render, render_relit)[pixels].mean())
+        assert pixels.sum() > 30, sku
+        worst[sku] = float(delta_e76(relit_render, render_relit)[pixels].mean())
     assert max(worst.values()) < 3.0, worst
 
 

@@ -175,7 +175,7 @@ def test_merchants_never_see_or_change_each_other(client, keys):
 def test_only_published_products_reach_shoppers(client, keys):
     key = auth(keys["alpha"])
     client.post("/api/v1/merchant/products", json=lipstick("launch"), headers=key)
-    public = lambda: [p["id"] for p in client.get("/api/v1/products?merchant=alpha").json["products"]]  # noqa: E731
+    public = lambda: [p["sku"] for p in client.get("/api/v1/products?merchant=alpha").json["products"]]  # noqa: E731
     assert "launch" not in public()
     assert client.get("/embed/alpha/launch").status_code == 404
     photo = (PROJECT_ROOT / "tests" / "data" / "faces" / "009_neutral.jpg").read_bytes()
@@ -214,9 +214,7 @@ def test_analytics_count_widget_events(client, keys):
             "/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted", "event": event})
         )
         assert response.status_code == 200
-    hacked = client.post(
-        "/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted", "event": "hacked"})
-    )
+    hacked = client.post("/api/v1/events", data=json.dumps({"merchant": "alpha", "sku": "counted", "event": "hacked"}))
     assert hacked.status_code == 400 and hacked.json["error"]["code"] == "invalid_event"
     counts = client.get("/api/v1/merchant/analytics", headers=key).json["products"]["counted"]
     assert counts == {"session": 0, "product_tried": 1, "snapshot_taken": 1, "add_to_cart": 2}

@@ -48,7 +48,7 @@ def test_frames_come_back_rendered_with_their_id_and_status(server):
     assert status["status"] == "ok" and status["faces"] == 1 and status["products"] == ["round"]
     # The size guide: measurements from the frames so far, advice for the frame being tried.
     assert status["fit"]["frames_used"] == 7 and 50 < status["fit"]["pd_mm"] < 72
-    assert status["fit"]["advice"]["product"] == "round" and status["fit"]["advice"]["width_mm"] == 136
+    assert status["fit"]["advice"]["sku"] == "round" and status["fit"]["advice"]["width_mm"] == 136
     eyes = np.array(status["eyes"]) * (photo.shape[1], photo.shape[0])
     x, y = eyes.mean(axis=0).astype(int)
     assert np.abs(image.astype(int) - photo)[y - 40 : y + 40, x - 100 : x + 100].mean() > 10

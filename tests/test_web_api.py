@@ -20,7 +20,7 @@ def client():
 
 
 def post_render(client, photo: bytes, products=("round",), **fields):
-    data = {"photo": (io.BytesIO(photo), "photo.jpg"), "product": list(products), **fields}
+    data = {"photo": (io.BytesIO(photo), "photo.jpg"), "sku": list(products), **fields}
     return client.post("/api/v1/render", data=data, content_type="multipart/form-data")
 
 
@@ -30,7 +30,7 @@ def test_health_and_ready(client):
 
 
 def test_products_listed(client):
-    ids = [p["id"] for p in client.get("/api/v1/products").json["products"]]
+    ids = [p["sku"] for p in client.get("/api/v1/products").json["products"]]
     assert {"round", "aviator", "cat-eye", "rectangular"} <= set(ids)
 
 
@@ -41,7 +41,7 @@ def test_render_photo(client, fmt, mime):
     assert response.status_code == 200 and response.mimetype == mime
     assert response.headers["X-Faces"] == "1"
     fit = json.loads(response.headers["X-Fit"])
-    assert 50 < fit["pd_mm"] < 72 and fit["frames_used"] == 1 and fit["advice"]["product"] == "round"
+    assert 50 < fit["pd_mm"] < 72 and fit["frames_used"] == 1 and fit["advice"]["sku"] == "round"
     rendered, original = decode_image(response.data), decode_image(photo)
     assert rendered.shape == original.shape
     assert (np.abs(rendered.astype(int) - original).max(axis=2) > 10).mean() > 0.003  # the frame was drawn
@@ -85,11 +85,11 @@ def test_demo_page_served(client):
 
 def test_batch_renders_each_product_from_one_tracking_pass(client):
     photo = (FACES / "061_neutral.jpg").read_bytes()
-    data = {"photo": (io.BytesIO(photo), "p.jpg"), "product": ["round", "aviator", "ruby-matte"]}
+    data = {"photo": (io.BytesIO(photo), "p.jpg"), "product": ["round", "aviator", "ruby-matte"]}  # previous name
     response = client.post("/api/v1/render/batch", data=data, content_type="multipart/form-data")
     assert response.status_code == 200 and response.json["faces"] == 1
     results = response.json["results"]
-    assert [r["product"] for r in results] == ["round", "aviator", "ruby-matte"]
+    assert [r["sku"] for r in results] == ["round", "aviator", "ruby-matte"]
     images = [decode_image(base64.b64decode(r["image"].split(",", 1)[1])) for r in results]
     assert all(image.shape == decode_image(photo).shape for image in images)
     assert np.abs(images[0].astype(int) - images[1]).mean() > 0.5  # different products, different pictures

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             print(fetch_model(settings, force=args.force))
         elif args.command == "products":
             for entry in BuiltinCatalog(settings.assets_dir).entries():
-                print(f"{entry.id:<24} {entry.kind:<12} {entry.name}")
+                print(f"{entry.sku:<24} {entry.kind:<12} {entry.name}")
         elif args.command == "merchant":
             manage_merchant(args.action, args.slug, args.name, settings)
         elif args.command in PREPARE_STEPS or args.command == "prepare":

@@ -43,9 +43,10 @@ def in_layer_order(products: Sequence[Product]) -> list[Product]:
 
 @dataclass(frozen=True)
 class CatalogEntry:
-    """What the catalogue lists about one id."""
+    """What the catalogue lists about one product. `sku` is the product's identifier everywhere (the
+    catalogue, the API, the embed snippet); built-in products use their folder or file name."""
 
-    id: str
+    sku: str
     kind: str  # "glasses", a makeup type ("lipstick", ...) or "look"
     name: str
 
@@ -57,28 +58,28 @@ class Catalog:
         """Everything on offer, sorted by id."""
         raise NotImplementedError
 
-    def get(self, product_id: str) -> Product:
+    def get(self, sku: str) -> Product:
         """A single product (not a look); UnknownProductError if there is none by that id."""
         raise NotImplementedError
 
-    def look_members(self, product_id: str) -> list[str] | None:
-        """The ids a look is made of, or None when `product_id` is not a look."""
+    def look_members(self, sku: str) -> list[str] | None:
+        """The SKUs a look is made of, or None when `sku` is not a look."""
         raise NotImplementedError
 
-    def ids(self) -> list[str]:
-        return [entry.id for entry in self.entries()]
+    def skus(self) -> list[str]:
+        return [entry.sku for entry in self.entries()]
 
-    def resolve(self, ids: Sequence[str]) -> list[Product]:
-        """Products for a list of ids, looks expanded into their products."""
+    def resolve(self, skus: Sequence[str]) -> list[Product]:
+        """Products for a list of SKUs, looks expanded into their products."""
         products: list[Product] = []
-        for product_id in ids:
-            members = self.look_members(product_id)
-            products += [self.get(member) for member in members] if members is not None else [self.get(product_id)]
+        for sku in skus:
+            members = self.look_members(sku)
+            products += [self.get(member) for member in members] if members is not None else [self.get(sku)]
         return products
 
-    def swatch(self, product_id: str) -> str | None:
+    def swatch(self, sku: str) -> str | None:
         """The colour to show for a makeup product ("#rrggbb"), None for anything else."""
-        product = self.get(product_id)
+        product = self.get(sku)
         spec = getattr(product, "spec", None)
         colours = getattr(spec, "colours", None) or [getattr(spec, "colour", None)]
         return colours[-1] if colours[-1] and product.category == "makeup" else None
@@ -104,27 +105,27 @@ class BuiltinCatalog(Catalog):
             found.append(CatalogEntry(path.stem, str(data.get("type", "makeup")), data.get("name") or path.stem))
         for path in (self.assets_dir / "looks").glob("*.json"):
             found.append(CatalogEntry(path.stem, "look", _read_json(path).get("name", path.stem)))
-        return sorted(found, key=lambda entry: entry.id)
+        return sorted(found, key=lambda entry: entry.sku)
 
-    def get(self, product_id: str) -> Product:
-        if product_id not in self._cache:
-            glasses = self.assets_dir / "glasses" / product_id
-            makeup = self.assets_dir / "makeup" / f"{product_id}.json"
-            if _is_plain_id(product_id) and (glasses / "glasses.json").is_file():
-                self._cache[product_id] = GlassesRenderer(GlassesAsset.load(glasses))
-            elif _is_plain_id(product_id) and makeup.is_file():
-                self._cache[product_id] = makeup_renderer(parse_makeup(_read_json(makeup)))
+    def get(self, sku: str) -> Product:
+        if sku not in self._cache:
+            glasses = self.assets_dir / "glasses" / sku
+            makeup = self.assets_dir / "makeup" / f"{sku}.json"
+            if _is_plain_id(sku) and (glasses / "glasses.json").is_file():
+                self._cache[sku] = GlassesRenderer(GlassesAsset.load(glasses))
+            elif _is_plain_id(sku) and makeup.is_file():
+                self._cache[sku] = makeup_renderer(parse_makeup(_read_json(makeup)))
             else:
-                raise UnknownProductError(f"unknown product {product_id!r}; see the catalogue for the ids on offer")
-        return self._cache[product_id]
+                raise UnknownProductError(f"unknown product {sku!r}; see the catalogue for the ids on offer")
+        return self._cache[sku]
 
-    def look_members(self, product_id: str) -> list[str] | None:
-        look = self.assets_dir / "looks" / f"{product_id}.json"
-        return list(_read_json(look)["products"]) if _is_plain_id(product_id) and look.is_file() else None
+    def look_members(self, sku: str) -> list[str] | None:
+        look = self.assets_dir / "looks" / f"{sku}.json"
+        return list(_read_json(look)["products"]) if _is_plain_id(sku) and look.is_file() else None
 
 
-def _is_plain_id(product_id: str) -> bool:
-    return bool(product_id) and Path(product_id).name == product_id and not product_id.startswith(".")
+def _is_plain_id(sku: str) -> bool:
+    return bool(sku) and Path(sku).name == sku and not sku.startswith(".")
 
 
 def _read_json(path: Path) -> dict:

@@ -15,19 +15,19 @@ def glasses_widths(catalog: Catalog) -> dict[str, float]:
     """Front width (mm) of every glasses product of a catalogue, by id."""
     widths = {}
     for entry in catalog.entries():
-        product = catalog.get(entry.id) if entry.kind == "glasses" else None
+        product = catalog.get(entry.sku) if entry.kind == "glasses" else None
         if isinstance(product, GlassesRenderer):
-            widths[entry.id] = product.width_mm
+            widths[entry.sku] = product.width_mm
     return widths
 
 
-def glasses_tried(catalog: Catalog, product_ids: Sequence[str]) -> tuple[str, GlassesRenderer] | None:
+def glasses_tried(catalog: Catalog, skus: Sequence[str]) -> tuple[str, GlassesRenderer] | None:
     """The (first) glasses among the ids being tried, looks aside."""
-    for product_id in product_ids:
-        if catalog.look_members(product_id) is None:
-            product = catalog.get(product_id)
+    for sku in skus:
+        if catalog.look_members(sku) is None:
+            product = catalog.get(sku)
             if isinstance(product, GlassesRenderer):
-                return product_id, product
+                return sku, product
     return None
 
 
@@ -46,7 +46,7 @@ def size_report(
     if tried is not None:
         sku, glasses = tried
         report["advice"] = {
-            "product": sku,
+            "sku": sku,
             "width_mm": glasses.width_mm,
             "verdict": fit_advice(fit.face_width_mm, glasses.width_mm),
         }

@@ -83,14 +83,14 @@ class StoreCatalog(Catalog):
     def entries(self) -> list[CatalogEntry]:
         return [CatalogEntry(row.sku, row.kind, row.name) for row in self._rows()]
 
-    def get(self, product_id: str) -> Product:
-        row = self._row(product_id)
+    def get(self, sku: str) -> Product:
+        row = self._row(sku)
         if row.kind == "look":
-            raise UnknownProductError(f"{product_id!r} is a look, not a single product")
+            raise UnknownProductError(f"{sku!r} is a look, not a single product")
         return self.cache.get(row, self.blobs)
 
-    def look_members(self, product_id: str) -> list[str] | None:
-        row = self._row(product_id)
+    def look_members(self, sku: str) -> list[str] | None:
+        row = self._row(sku)
         return list(row.spec["products"]) if row.kind == "look" else None
 
     def image(self, sku: str, slot: str = "front") -> bytes:

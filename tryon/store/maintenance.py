@@ -48,21 +48,21 @@ def seed_demo(store: Store, builtin: BuiltinCatalog, *, slug: str) -> bool:
     set_origins(ctx, [ANY_ORIGIN])
     for entry in builtin.entries():
         spec, images = _builtin_product(builtin, entry)
-        create_product(ctx, entry.id, name=entry.name, kind=entry.kind, spec=spec, images=images, published=True)
+        create_product(ctx, entry.sku, name=entry.name, kind=entry.kind, spec=spec, images=images, published=True)
     return True
 
 
 def _builtin_product(builtin: BuiltinCatalog, entry: CatalogEntry) -> tuple[dict[str, Any], dict[str, bytes]]:
     """A built-in product as a merchant would upload it: its data and, for glasses, its image files."""
     if entry.kind == "glasses":
-        folder = builtin.assets_dir / "glasses" / entry.id
+        folder = builtin.assets_dir / "glasses" / entry.sku
         spec = GlassesSpec.model_validate_json((folder / "glasses.json").read_text())
         images = {"front": (folder / spec.front_image).read_bytes()}
         if spec.temple_image:
             images["temple"] = (folder / spec.temple_image).read_bytes()
         return spec.model_dump(), images
     if entry.kind == "look":
-        return {"products": builtin.look_members(entry.id)}, {}
-    product = builtin.get(entry.id)
+        return {"products": builtin.look_members(entry.sku)}, {}
+    product = builtin.get(entry.sku)
     assert isinstance(product, MakeupRenderer)  # glasses and looks are handled above
     return product.spec.model_dump(), {}

@@ -43,11 +43,12 @@ def list_products() -> ResponseReturnValue:
     catalog = public_catalog()
     listed = []
     for entry in catalog.entries():
-        item: dict[str, str | None] = {"id": entry.id, "kind": entry.kind, "name": entry.name}
+        # "id" repeats the SKU for clients of the previous release; it goes in the next one.
+        item: dict[str, str | None] = {"sku": entry.sku, "id": entry.sku, "kind": entry.kind, "name": entry.name}
         if entry.kind == "glasses":
-            item["image"] = url_for("api.product_image", merchant=merchant_slug(), sku=entry.id)
+            item["image"] = url_for("api.product_image", merchant=merchant_slug(), sku=entry.sku)
         elif entry.kind != "look":
-            item["swatch"] = catalog.swatch(entry.id)
+            item["swatch"] = catalog.swatch(entry.sku)
         listed.append(item)
     return jsonify(products=listed)
 
@@ -69,13 +70,13 @@ def _photo_request() -> tuple[np.ndarray, list[str], str]:
     upload = request.files.get("photo")
     if upload is None:
         raise ApiError(400, "missing_photo", "send the photo as multipart field 'photo'")
-    product_ids = request.form.getlist("product")
-    if not product_ids:
-        raise ApiError(400, "missing_product", "name at least one 'product'")
+    skus = request.form.getlist("sku") + request.form.getlist("product")  # "product": the previous name
+    if not skus:
+        raise ApiError(400, "missing_product", "name at least one 'sku'")
     fmt = request.form.get("format", "jpeg")
     if fmt not in MIME_TYPES:
         raise ApiError(400, "bad_format", f"format must be one of {', '.join(MIME_TYPES)}")
-    return decode_image(upload.read()), product_ids, fmt
+    return decode_image(upload.read()), skus, fmt
 
 
 def _track(frame: np.ndarray) -> Tracked:
@@ -92,12 +93,12 @@ def render() -> ResponseReturnValue:
     were drawn on, X-Fit (JSON) the measurements and size advice, or null.
     """
     catalog = public_catalog()
-    frame, product_ids, fmt = _photo_request()
-    products = catalog.resolve(product_ids)
+    frame, skus, fmt = _photo_request()
+    products = catalog.resolve(skus)
     tracked = _track(frame)
     image = TryOnEngine.draw(frame, tracked, products)
     response = Response(encode_image(image, fmt), mimetype=MIME_TYPES[fmt])
-    fit = size_report(tracked.fit, glasses_tried(catalog, product_ids), glasses_widths(catalog))
+    fit = size_report(tracked.fit, glasses_tried(catalog, skus), glasses_widths(catalog))
     response.headers["X-Fit"] = json.dumps(fit, ensure_ascii=True)
     response.headers["X-Faces"] = str(len(tracked.faces))
     response.headers["X-Detection-Status"] = tracked.detection.status.value
@@ -110,16 +111,16 @@ def render_batch() -> ResponseReturnValue:
     """One photo, many products, one face-tracking pass: a "try all frames" grid.
 
     multipart/form-data as for /render; each `product` is rendered separately. Returns JSON
-    {"faces", "status", "results": [{"product", "image": data URL}]}.
+    {"faces", "status", "results": [{"sku", "image": data URL}]}.
     """
     catalog = public_catalog()
-    frame, product_ids, fmt = _photo_request()
-    renders = [(product_id, catalog.resolve([product_id])) for product_id in product_ids]
+    frame, skus, fmt = _photo_request()
+    renders = [(sku, catalog.resolve([sku])) for sku in skus]
     tracked = _track(frame)
     results = []
-    for product_id, products in renders:
+    for sku, products in renders:
         data = base64.b64encode(encode_image(TryOnEngine.draw(frame, tracked, products), fmt)).decode("ascii")
-        results.append({"product": product_id, "image": f"data:{MIME_TYPES[fmt]};base64,{data}"})
+        results.append({"sku": sku, "image": f"data:{MIME_TYPES[fmt]};base64,{data}"})
     fit = size_report(tracked.fit, None, glasses_widths(catalog))
     for result, (_, products) in zip(results, renders):
         glasses = [p for p in products if isinstance(p, GlassesRenderer)]
@@ -132,11 +133,14 @@ def render_batch() -> ResponseReturnValue:
 
 @api.post("/events")
 def widget_event() -> ResponseReturnValue:
-    """Count a widget event: {"merchant", "product", "event": snapshot_taken | add_to_cart | ...}."""
+    """Count a widget event: {"merchant", "sku", "event": snapshot_taken | add_to_cart | ...} ("product"
+    is still accepted for "sku")."""
     data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict) or not data.get("product") or not data.get("event"):
-        raise ApiError(400, "bad_event", 'send JSON {"merchant", "product", "event"}')
+    if isinstance(data, dict) and "sku" not in data and "product" in data:
+        data = {**data, "sku": data["product"]}
+    if not isinstance(data, dict) or not data.get("sku") or not data.get("event"):
+        raise ApiError(400, "bad_event", 'send JSON {"merchant", "sku", "event"}')
     slug = str(data.get("merchant") or merchant_slug())
     public_catalog(slug)
-    record_event(services().db, str(data["event"]), merchant_slug=slug, sku=str(data["product"]))
+    record_event(services().db, str(data["event"]), merchant_slug=slug, sku=str(data["sku"]))
     return jsonify(recorded=True)

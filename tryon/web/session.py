@@ -32,22 +32,22 @@ class FrameResult:
 class StreamSession:
     """Renders one stream's frames with a VIDEO-mode tracker; close it when the stream ends."""
 
-    def __init__(self, catalog: Catalog, model_path: Path, product_ids: list[str], quality: int = 80) -> None:
+    def __init__(self, catalog: Catalog, model_path: Path, skus: list[str], quality: int = 80) -> None:
         self.catalog = catalog
         self.quality = quality
-        self.product_ids: list[str] = []
+        self.skus: list[str] = []
         self.products: list[Product] = []
-        self.set_products(product_ids)
+        self.set_products(skus)
         self._widths = glasses_widths(catalog)
         self._tracker = FaceTracker(model_path, video=True)
         self._measuring_tracker = FaceTracker(model_path)  # upright crops for PD and face width
         self._engine = StreamEngine.smoothed(self._tracker, FaceMeasurer(self._measuring_tracker))
 
-    def set_products(self, product_ids: list[str]) -> None:
+    def set_products(self, skus: list[str]) -> None:
         """Switch what is being tried on; ProductError (nothing changed) for an unknown id."""
-        products = self.catalog.resolve(product_ids)
-        self.product_ids, self.products = list(product_ids), products
-        self._glasses = glasses_tried(self.catalog, product_ids)
+        products = self.catalog.resolve(skus)
+        self.skus, self.products = list(skus), products
+        self._glasses = glasses_tried(self.catalog, skus)
 
     def process(self, jpeg: bytes, frame_id: int) -> FrameResult:
         """Render one camera frame. A frame that cannot be decoded gives a status, not an exception."""
@@ -74,7 +74,7 @@ class StreamSession:
                 "status": tracked.detection.status.value,
                 "faces": len(tracked.faces),
                 "eyes": eyes,
-                "products": self.product_ids,
+                "products": self.skus,
                 "fit": size_report(tracked.fit, self._glasses, self._widths),
                 "ms": {
                     "decode": _ms(started, decoded),

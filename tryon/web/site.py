@@ -32,19 +32,19 @@ def static_file(filename: str) -> ResponseReturnValue:
     return send_from_directory(STATIC_DIR, filename)
 
 
-@site.get("/embed/<product_id>")
-@site.get("/embed/<merchant>/<product_id>")
-def embed(product_id: str, merchant: str = DEMO_MERCHANT) -> ResponseReturnValue:
+@site.get("/embed/<sku>")
+@site.get("/embed/<merchant>/<sku>")
+def embed(sku: str, merchant: str = DEMO_MERCHANT) -> ResponseReturnValue:
     """The try-on page a product page shows in an iframe (via static/tryon.js or directly).
 
     Only a published product is served, and only inside pages of the merchant's allowed origins.
     """
     catalog = services().catalog(merchant)  # UnknownMerchantError: a 404 unknown_merchant
-    if product_id not in catalog.ids():
-        raise UnknownProductError(f"unknown product {product_id!r}")
+    if sku not in catalog.skus():
+        raise UnknownProductError(f"unknown product {sku!r}")
     host = request.args.get("host", "")
     host_origin = host if urlparse(host).scheme in ("http", "https") else "*"
-    html = render_template("embed.html", product=product_id, merchant=merchant, host_origin=host_origin)
+    html = render_template("embed.html", sku=sku, merchant=merchant, host_origin=host_origin)
     response = make_response(html)
     response.headers["Permissions-Policy"] = "camera=(self)"
     response.headers["Content-Security-Policy"] = frame_ancestors(catalog)

@@ -48,12 +48,12 @@ def live_stream(ws: Server) -> None:
     try:
         try:
             session = _open_session(shared)
-            _count_sessions(shared, session.product_ids)
+            _count_sessions(shared, session.skus)
         except (ApiError, TryOnError) as exc:
             error = _send_error(ws, exc)
             ws.close(CLOSE_SERVER_ERROR if error.status >= 500 else CLOSE_POLICY_VIOLATION, error.code)
             return
-        ws.send(json.dumps({"type": "ready", "products": session.product_ids}))
+        ws.send(json.dumps({"type": "ready", "products": session.skus}))
         _serve(ws, session)
     finally:
         if session is not None:
@@ -63,14 +63,14 @@ def live_stream(ws: Server) -> None:
 
 def _open_session(shared: Services) -> StreamSession:
     """The session the request asks for (`merchant`, `products`), after the origin check."""
-    product_ids = [p for p in request.args.get("products", "").split(",") if p]
-    return StreamSession(public_catalog(), resolve_model_path(shared.settings), product_ids)
+    skus = [p for p in request.args.get("products", "").split(",") if p]
+    return StreamSession(public_catalog(), resolve_model_path(shared.settings), skus)
 
 
-def _count_sessions(shared: Services, product_ids: list[str]) -> None:
+def _count_sessions(shared: Services, skus: list[str]) -> None:
     """Each product a session starts with counts as a try-on session in the merchant's analytics."""
-    for product_id in product_ids:
-        record_event(shared.db, "session", merchant_slug=merchant_slug(), sku=product_id)
+    for sku in skus:
+        record_event(shared.db, "session", merchant_slug=merchant_slug(), sku=sku)
 
 
 def _serve(ws: Server, session: StreamSession) -> None:
@@ -103,7 +103,7 @@ def _control(ws: Server, session: StreamSession, text: str) -> None:
     except (ApiError, TryOnError) as exc:
         _send_error(ws, exc)
         return
-    ws.send(json.dumps({"type": "products", "products": session.product_ids}))
+    ws.send(json.dumps({"type": "products", "products": session.skus}))
 
 
 def _requested_products(text: str) -> list[str]:
