@@ -151,7 +151,8 @@ def main() -> None:
         for sessions in args.sessions:
             run_load(args.url, None, sessions, args.seconds, args.products, frames)
         return
-    with local_server({"TRYON_MODEL_PATH": str(resolve_model_path())}) as (base, pid):
+    env = {"TRYON_MODEL_PATH": str(resolve_model_path()), "TRYON_MAX_STREAMS_PER_CLIENT": str(max(args.sessions) + 1)}
+    with local_server(env) as (base, pid):  # every bench session comes from 127.0.0.1
         for sessions in args.sessions:
             run_load(base.replace("http", "ws", 1), pid, sessions, args.seconds, args.products, frames)
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh), prepare the data (`tryon prepare`: database schema, demo store, stray
 # blobs) and start the service with gunicorn on http://127.0.0.1:8000/
-# (HOST, PORT, THREADS to change: each live session holds a thread; TRYON_CERT + TRYON_KEY to serve HTTPS directly, which browsers
-# need for the camera on any host but localhost; behind a TLS proxy set TRYON_BEHIND_PROXY=1).
+# (HOST, PORT to change; THREADS: each live session holds a thread, so the default is the process's
+# live sessions, TRYON_MAX_STREAMS or 4 per core, plus 8 for page and API requests; TRYON_CERT +
+# TRYON_KEY to serve HTTPS directly, which browsers need for the camera on any host but localhost;
+# behind a TLS proxy set TRYON_BEHIND_PROXY=1). Facing the internet, use scripts/serve-production.sh:
+# gunicorn alone gives each slow client one of its threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,6 +16,7 @@ if [ -n "${TRYON_CERT:-}" ] && [ -n "${TRYON_KEY:-}" ]; then
     tls=(--certfile "$TRYON_CERT" --keyfile "$TRYON_KEY")
     scheme=https
 fi
+streams=${TRYON_MAX_STREAMS:-$((4 * $(nproc)))}
 echo "tryon: serving on $scheme://${HOST:-127.0.0.1}:${PORT:-8000}/ (Ctrl-C to stop)"
-exec .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "${THREADS:-16}" "${tls[@]}" \
+exec .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "${THREADS:-$((streams + 8))}" "${tls[@]}" \
     --bind "${HOST:-127.0.0.1}:${PORT:-8000}" --access-logfile - 'tryon.web:create_app()'

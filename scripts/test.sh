@@ -9,6 +9,7 @@ scripts/setup.sh
 missing=()
 command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v nginx >/dev/null || missing+=(nginx-light)  # the production front, in tests/test_front.py
 if [ ${#missing[@]} -gt 0 ]; then
     installed=no
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -13,23 +13,31 @@
   const productsNav = document.getElementById('products');
   const snapshotButton = document.getElementById('snapshot');
   const compareButton = document.getElementById('compare');
-  const MAX_IN_FLIGHT = 2;          // frames sent but not yet answered: hides the round trip
-  const CAPTURE_WIDTH = 640;
+  const MAX_IN_FLIGHT = 6;          // frames sent but not yet answered, at most
+  const UPLOAD_WIDTHS = [640, 480, 360];  // smaller uploads when the uplink does not drain
   const JPEG_QUALITY = 0.75;
+  const CLOSE_BUSY = 1013;         // at capacity (or too many sessions from this address): try later
+  const CLOSE_IDLE = 4408;         // no frames for a while: the server let the session go
 
   const state = {
     sku: body.dataset.sku,
     merchant: body.dataset.merchant,
     socket: null,
     nextId: 1,
-    sentAt: new Map(),
+    sent: new Map(),       // id -> {at, canvas}: the frames in flight, kept to draw the replies over
     lastShownId: 0,
-    lastBlob: null,
-    lastUrl: null,
+    rttMs: 0,              // measured round trip (smoothed): sizes the in-flight window
+    upload: 0,             // index into UPLOAD_WIDTHS
+    minRttMs: Infinity,    // the fastest reply seen: the link and server without a queue
+    backlog: 0,            // replies in a row that queued behind earlier frames (or a busy uplink)
+    drained: 0,            // replies in a row that did not
+    retries: 0,
+    retryAfterS: 0,        // the server's hint with a "busy" answer
+    shown: false,          // a rendered frame is on the stage
     streaming: false,
     mirrored: true,  // live video is shown as a mirror; an uploaded photo as taken
     // Read by the end-to-end tests and handy when debugging.
-    stats: { sent: 0, received: 0, dropped: 0, latencies: [], lastStatus: null, errors: [] },
+    stats: { camera: 0, sent: 0, received: 0, dropped: 0, latencies: [], lastStatus: null, errors: [], closes: [] },
   };
   window.tryonWidget = state;
 
@@ -42,6 +50,8 @@
     tooSmall: 'Come a little closer to the camera.',
     connecting: 'Connecting…',
     lost: 'Connection lost. Reconnecting…',
+    busy: 'Lots of shoppers are trying things on right now. We will try again in a moment…',
+    idle: 'Paused. Tap the picture to carry on.',
   };
 
   function say(text) { message.textContent = text || ''; }
@@ -110,22 +120,38 @@
   function connect() {
     say(texts.connecting);
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(state.sku)}`;
+    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(state.sku)}&partial=1`;
     const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream?${query}`);
     socket.binaryType = 'arraybuffer';
     state.socket = socket;
-    state.sentAt.clear();
+    state.sent.clear();
     socket.onmessage = (event) => (typeof event.data === 'string' ? onStatus(JSON.parse(event.data)) : onFrame(event.data));
     socket.onopen = () => { state.streaming = true; };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       state.streaming = false;
-      if (state.socket === socket) { say(texts.lost); setTimeout(connect, 1500); }
+      state.stats.closes.push(event.code);
+      if (state.socket !== socket) return;
+      if (event.code === CLOSE_IDLE) {
+        say(texts.idle);
+        document.querySelector('.stage').addEventListener('click', () => { if (state.socket === socket) connect(); }, { once: true });
+        return;
+      }
+      // Back off: 1.5 s, 3 s, 6 s ... up to 30 s (at least the server's hint when busy), with jitter so
+      // shoppers turned away together do not come back together.
+      const backoff = Math.max(Math.min(30000, 1500 * 2 ** state.retries), event.code === CLOSE_BUSY ? 1000 * state.retryAfterS : 0);
+      state.retries += 1;
+      say(event.code === CLOSE_BUSY ? texts.busy : texts.lost);
+      setTimeout(() => { if (state.socket === socket) connect(); }, backoff * (0.75 + 0.5 * Math.random()));
     };
     socket.onerror = () => state.stats.errors.push('socket error');
   }
 
   function onStatus(status) {
-    if (status.type === 'error') { state.stats.errors.push(status.code); return; }
+    if (status.type === 'error') {
+      state.stats.errors.push(status.code);
+      if (status.retry_after_s) state.retryAfterS = status.retry_after_s;
+      return;
+    }
     if (status.type !== 'frame') return;
     state.stats.lastStatus = status;
     say(status.status === 'no_face' ? texts.noFace : status.status === 'face_too_small' ? texts.tooSmall : '');
@@ -150,47 +176,99 @@
     document.getElementById('size-statement').textContent = fit.statement;
   }
 
-  function onFrame(buffer) {
-    const id = new DataView(buffer).getUint32(0);
-    const sent = state.sentAt.get(id);
-    state.sentAt.delete(id);
-    for (const old of state.sentAt.keys()) if (old < id) { state.sentAt.delete(old); state.stats.dropped += 1; }
-    if (id <= state.lastShownId) return;  // an older frame overtaken by a newer one
+  // Replies are the rectangle the products changed ([uint32 id][uint16 x, y, w, h][JPEG]), drawn over
+  // this widget's own copy of the frame it sent; width 0: nothing drawn, the frame as it was.
+  async function onFrame(buffer) {
+    const view = new DataView(buffer);
+    const id = view.getUint32(0);
+    const entry = state.sent.get(id);
+    for (const old of state.sent.keys()) {
+      if (old > id) continue;
+      if (old < id) state.stats.dropped += 1;  // overtaken: its reply will never be shown
+      state.sent.delete(old);
+    }
+    if (!entry || id <= state.lastShownId) return;
+    const rect = [view.getUint16(4), view.getUint16(6), view.getUint16(8), view.getUint16(10)];
+    const patch = rect[2] ? await createImageBitmap(new Blob([buffer.slice(12)], { type: 'image/jpeg' })) : null;
+    if (id <= state.lastShownId) return;  // a newer frame was drawn while this one decoded
     state.lastShownId = id;
     state.stats.received += 1;
-    if (sent !== undefined) {
-      state.stats.latencies.push(performance.now() - sent);
-      if (state.stats.latencies.length > 300) state.stats.latencies.shift();
-    }
-    state.lastBlob = new Blob([buffer.slice(4)], { type: 'image/jpeg' });
-    const url = URL.createObjectURL(state.lastBlob);
-    after.src = url;
-    if (state.lastUrl) URL.revokeObjectURL(state.lastUrl);
-    state.lastUrl = url;
+    state.retries = 0;
+    const latency = performance.now() - entry.at;
+    state.rttMs = state.rttMs ? 0.8 * state.rttMs + 0.2 * latency : latency;
+    state.minRttMs = Math.min(state.minRttMs, latency);
+    adaptUpload(latency > state.minRttMs + 50 || state.socket.bufferedAmount > 0);
+    state.stats.latencies.push(latency);
+    if (state.stats.latencies.length > 300) state.stats.latencies.shift();
+    after.width = entry.canvas.width;
+    after.height = entry.canvas.height;
+    const context = after.getContext('2d');
+    context.drawImage(entry.canvas, 0, 0);
+    if (patch) context.drawImage(patch, rect[0], rect[1]);
+    state.shown = true;
     snapshotButton.disabled = false;
   }
 
-  const capture = document.createElement('canvas');
-  function pump() {
+  // Enough frames in flight to cover the round trip at the camera's rate, never more than the uplink drains.
+  function inFlightLimit() {
+    const frameMs = 1000 / 30;
+    return Math.max(2, Math.min(MAX_IN_FLIGHT, Math.ceil((state.rttMs || 2 * frameMs) / frameMs) + 1));
+  }
+
+  // Frames queueing somewhere (replies slower than the fastest seen, or data still waiting to leave):
+  // send smaller ones; after a long calm stretch, try larger again.
+  function adaptUpload(queued) {
+    if (queued) { state.backlog += 1; state.drained = 0; } else { state.drained += 1; state.backlog = 0; }
+    if (state.backlog >= 10 && state.upload < UPLOAD_WIDTHS.length - 1) { state.upload += 1; state.backlog = 0; }
+    if (state.drained >= 300 && state.upload > 0) { state.upload -= 1; state.drained = 0; }
+  }
+
+  // Called once per new camera frame: at most one frame is sent per frame the camera produces.
+  function onCameraFrame() {
+    state.stats.camera += 1;
     const socket = state.socket;
-    if (socket && socket.readyState === WebSocket.OPEN && before.videoWidth && state.sentAt.size < MAX_IN_FLIGHT) {
-      const scale = Math.min(1, CAPTURE_WIDTH / before.videoWidth);
-      capture.width = Math.round(before.videoWidth * scale);
-      capture.height = Math.round(before.videoHeight * scale);
-      capture.getContext('2d').drawImage(before, 0, 0, capture.width, capture.height);
-      const id = state.nextId++;
-      state.sentAt.set(id, performance.now());
-      capture.toBlob(async (blob) => {
-        if (!blob || socket.readyState !== WebSocket.OPEN) { state.sentAt.delete(id); return; }
-        const jpeg = new Uint8Array(await blob.arrayBuffer());
-        const message = new Uint8Array(jpeg.length + 4);
-        new DataView(message.buffer).setUint32(0, id);
-        message.set(jpeg, 4);
-        socket.send(message);
-        state.stats.sent += 1;
-      }, 'image/jpeg', JPEG_QUALITY);
+    if (!before.videoWidth) return;
+    if (!state.shown) showCamera();  // the shopper's own picture at once, until the try-on's arrives
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount > 0 || state.sent.size >= inFlightLimit()) return;  // drop, never queue
+    const scale = Math.min(1, UPLOAD_WIDTHS[state.upload] / before.videoWidth);
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.round(before.videoWidth * scale);
+    canvas.height = Math.round(before.videoHeight * scale);
+    canvas.getContext('2d').drawImage(before, 0, 0, canvas.width, canvas.height);
+    const id = state.nextId++;
+    state.sent.set(id, { at: performance.now(), canvas: canvas });
+    canvas.toBlob(async (blob) => {
+      if (!blob || socket.readyState !== WebSocket.OPEN) { state.sent.delete(id); return; }
+      const jpeg = new Uint8Array(await blob.arrayBuffer());
+      const message = new Uint8Array(jpeg.length + 4);
+      new DataView(message.buffer).setUint32(0, id);
+      message.set(jpeg, 4);
+      socket.send(message);
+      state.stats.sent += 1;
+    }, 'image/jpeg', JPEG_QUALITY);
+  }
+
+  function showCamera() {
+    after.width = before.videoWidth;
+    after.height = before.videoHeight;
+    after.getContext('2d').drawImage(before, 0, 0);
+  }
+
+  // New camera frames: requestVideoFrameCallback where the browser has it, else the video's clock.
+  function followCamera() {
+    if (before.requestVideoFrameCallback) {
+      const next = () => { onCameraFrame(); if (before.srcObject) before.requestVideoFrameCallback(next); };
+      before.requestVideoFrameCallback(next);
+      return;
     }
-    requestAnimationFrame(pump);  // capture follows the display; frames never queue up
+    let lastTime = -1;
+    const poll = () => {
+      if (!before.srcObject) return;
+      if (before.currentTime !== lastTime) { lastTime = before.currentTime; onCameraFrame(); }
+      requestAnimationFrame(poll);
+    };
+    requestAnimationFrame(poll);
   }
 
   // --- before / after, snapshot, cart, photo ---------------------------------------------------
@@ -209,18 +287,17 @@
     setSplit(on ? 50 : 0);
   });
 
-  snapshotButton.addEventListener('click', async () => {
-    if (!state.lastBlob) return;
-    const bitmap = await createImageBitmap(state.lastBlob);
+  snapshotButton.addEventListener('click', () => {
+    if (!state.shown) return;
     const canvas = document.createElement('canvas');
-    canvas.width = bitmap.width;
-    canvas.height = bitmap.height;
+    canvas.width = after.width;
+    canvas.height = after.height;
     const context = canvas.getContext('2d');
     if (state.mirrored) {  // the snapshot looks like what the shopper saw
       context.translate(canvas.width, 0);
       context.scale(-1, 1);
     }
-    context.drawImage(bitmap, 0, 0);
+    context.drawImage(after, 0, 0);
     canvas.toBlob((blob) => {
       const link = document.createElement('a');
       link.href = URL.createObjectURL(blob);
@@ -248,8 +325,11 @@
     before.srcObject = null;
     state.mirrored = false;
     document.getElementById('view').style.transform = 'none';
-    state.lastBlob = await response.blob();
-    after.src = URL.createObjectURL(state.lastBlob);
+    const bitmap = await createImageBitmap(await response.blob());
+    after.width = bitmap.width;
+    after.height = bitmap.height;
+    after.getContext('2d').drawImage(bitmap, 0, 0);
+    state.shown = true;
     snapshotButton.disabled = false;
     say(response.headers.get('X-Faces') === '0' ? 'No face found in this photo.' : '');
   });
@@ -258,5 +338,5 @@
   loadProducts();
   notifyHost('product_tried');
   say(texts.starting);
-  startCamera().then((ok) => { if (ok) { connect(); requestAnimationFrame(pump); } });
+  startCamera().then((ok) => { if (ok) { connect(); followCamera(); } });
 })();

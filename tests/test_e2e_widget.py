@@ -4,12 +4,14 @@ video of a real face, frames stream through the server and come back with the pr
 from __future__ import annotations
 
 import base64
+import json
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import websocket
 
 from tests.browser import browser, requires_browser, wait_for
 from tests.conftest import load_face
@@ -88,6 +90,9 @@ def test_live_try_on_in_chromium(server, face_video, artifacts):
             "return s && s.received > 15 && s.lastStatus && s.lastStatus.status === 'ok';",
         )
         assert driver.execute_script("return document.getElementById('message').textContent") == ""
+        # Camera-paced: never more frames sent than the (30 fps fake) camera produced.
+        camera, sent = driver.execute_script("const s = window.tryonWidget.stats; return [s.camera, s.sent];")
+        assert 0 < sent <= camera
 
         # The returned frames carry the glasses: the eye region differs from the camera's, the rest does not.
         eyes = eye_box(driver)
@@ -173,3 +178,26 @@ def test_size_advice_appears_in_the_widget(server, face_video):
         assert driver.find_element("id", "size-fitting").text
     finally:
         driver.quit()
+
+
+def test_a_full_server_shows_busy_and_tries_again_later(face_video):
+    """At capacity the shopper reads a clear "busy" message (not "connection lost"), and the widget
+    backs off instead of hammering the server."""
+    env = {"TRYON_MODEL_PATH": str(resolve_model_path()), "TRYON_MAX_STREAMS": "1"}
+    with local_server(env) as (base, _pid):
+        holder = websocket.create_connection(
+            f"{base.replace('http', 'ws', 1)}/api/v1/stream?products=round", timeout=10
+        )
+        try:
+            assert json.loads(holder.recv())["type"] == "ready"  # the one slot is taken
+            driver = browser(face_video)
+            try:
+                open_widget(driver, base)
+                wait_for(driver, "return document.getElementById('message').textContent.includes('Lots of shoppers');")
+                time.sleep(3)
+                closes = driver.execute_script("return window.tryonWidget.stats.closes")
+                assert closes and set(closes) == {1013} and len(closes) <= 2  # backed off, not every 1.5 s
+            finally:
+                driver.quit()
+        finally:
+            holder.close()

@@ -8,7 +8,7 @@ that configures the C++ library's logging, not tryon, and is the only other use 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -30,6 +30,24 @@ def default_data_dir() -> Path:
     return base / "tryon"
 
 
+STREAMS_PER_CORE = 4
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity, e.g. a container's cpuset), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_max_streams() -> int:
+    """Live sessions one server process serves at once unless TRYON_MAX_STREAMS says otherwise:
+    STREAMS_PER_CORE (4) per available core. A session's frame costs one landmark pass (~9-10 ms on the
+    development machine) plus rendering and JPEG (~3 ms), so four sessions share a core at ~20 fps each."""
+    return STREAMS_PER_CORE * available_cores()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration.
@@ -37,21 +55,32 @@ class Settings:
     data_dir: cache for the face model and the default catalogue (TRYON_DATA_DIR).
     model_path: an explicit face_landmarker.task (TRYON_MODEL_PATH); when unset the cached copy is used.
     assets_dir: built-in product assets (TRYON_ASSETS_DIR), by default the package's assets/.
-    max_streams: live sessions served at once by one server process (TRYON_MAX_STREAMS).
+    max_streams: live sessions served at once by one server process (TRYON_MAX_STREAMS); default 4 per
+        available CPU core (default_max_streams).
+    max_streams_per_client: live sessions one client address may hold at once (TRYON_MAX_STREAMS_PER_CLIENT,
+        default 3); the address is the proxy's X-Forwarded-For entry only when behind_proxy is set.
+    stream_idle_s: a live session that sends no camera frame for this long is closed (TRYON_STREAM_IDLE_S,
+        default 60 s), freeing its slot.
+    stream_send_timeout_s: a send to a shopper that makes no progress for this long, or one message that takes
+        twice as long (TRYON_STREAM_SEND_TIMEOUT_S, default 10 s), disconnects the client: one that stops
+        reading does not hold its thread.
     database_url: SQLAlchemy URL of the catalogue (TRYON_DATABASE_URL); default a SQLite file in data_dir.
     storage_url: where product images go (TRYON_STORAGE_URL): a directory, or s3://bucket/prefix.
     s3_endpoint: the S3-compatible server of an s3:// storage_url (TRYON_S3_ENDPOINT), e.g. MinIO.
-    behind_proxy: trust a TLS proxy's X-Forwarded-Proto/Host headers (TRYON_BEHIND_PROXY=1).
+    behind_proxy: trust a TLS proxy's X-Forwarded-Proto/Host/For headers (TRYON_BEHIND_PROXY=1).
     """
 
     data_dir: Path
     model_path: Path | None
     assets_dir: Path
-    max_streams: int = 8
+    max_streams: int = field(default_factory=default_max_streams)
     database_url: str | None = None
     storage_url: str | None = None
     s3_endpoint: str | None = None
     behind_proxy: bool = False
+    max_streams_per_client: int = 3
+    stream_idle_s: float = 60.0
+    stream_send_timeout_s: float = 10.0
 
     @property
     def database(self) -> str:
@@ -64,9 +93,12 @@ class Settings:
             data_dir=Path(os.environ.get("TRYON_DATA_DIR") or default_data_dir()),
             model_path=Path(model) if model else None,
             assets_dir=Path(os.environ.get("TRYON_ASSETS_DIR") or package_data("assets")),
-            max_streams=int(os.environ.get("TRYON_MAX_STREAMS") or 8),
+            max_streams=int(os.environ.get("TRYON_MAX_STREAMS") or default_max_streams()),
             database_url=os.environ.get("TRYON_DATABASE_URL") or None,
             storage_url=os.environ.get("TRYON_STORAGE_URL") or None,
             s3_endpoint=os.environ.get("TRYON_S3_ENDPOINT") or None,
             behind_proxy=os.environ.get("TRYON_BEHIND_PROXY") == "1",
+            max_streams_per_client=int(os.environ.get("TRYON_MAX_STREAMS_PER_CLIENT") or 3),
+            stream_idle_s=float(os.environ.get("TRYON_STREAM_IDLE_S") or 60),
+            stream_send_timeout_s=float(os.environ.get("TRYON_STREAM_SEND_TIMEOUT_S") or 10),
         )

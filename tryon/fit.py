@@ -222,6 +222,8 @@ class FaceMeasurer:
         # The upright copy gives the millimetre scale; the face's shape, and the perspective of the
         # camera that took it, come from the tracked face in its own frame.
         shape = measure_frame(face)
+        if not shape.usable:  # e.g. the iris too small in the frame itself, though the upscaled crop measured
+            return shape
         return FrameMeasurement(True, "", scale.pd_mm, shape.face_width_mm * scale.pd_mm / shape.pd_mm, scale.iris_px)
 
 

@@ -1,12 +1,14 @@
 """Run the production server (gunicorn) as a child process on a loopback port: for end-to-end
 tests and the load benchmark, which must exercise the same server the README starts, prepared by
-the same `tryon prepare` that scripts/serve.sh runs first."""
+the same `tryon prepare` that scripts/serve.sh runs first; and the production front
+(scripts/serve-production.sh: nginx in front of that server)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,8 @@ def local_server(
     timeout: float = 60.0,
     python: Path = Path(sys.executable),
     cwd: Path | None = None,
+    log_path: Path | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Run `tryon prepare`, then start gunicorn with the app on 127.0.0.1; yields (base URL, server
     pid); stops the server afterwards.
@@ -37,7 +41,10 @@ def local_server(
     `python` is the interpreter of the environment tryon is installed in (its `tryon` script beside
     it), by default this one; `cwd` the working directory (gunicorn imports from there first).
     The server runs in a process group of its own (its id is the pid), so a test can kill it and its
-    worker at once with os.killpg, as a crash would.
+    worker at once with os.killpg, as a crash would. With `log_path` its log (stdout and stderr) goes
+    to that file, for the test to read; otherwise to a temporary file. With `tls` (certificate, key)
+    gunicorn serves HTTPS itself, as scripts/serve.sh does with TRYON_CERT and TRYON_KEY (the base
+    URL is then https://).
     """
     env = {**os.environ, **(env or {})}
     run_prepare(python, env, cwd)
@@ -58,9 +65,14 @@ def local_server(
         "2",
         "tryon.web:create_app()",
     ]
-    log = tempfile.TemporaryFile()  # the server's own log lines; it never sees a frame's content
+    if tls:
+        command[-1:-1] = ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+    # the server's own log lines; it never sees a frame's content
+    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # a test's self-signed certificate
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -68,7 +80,7 @@ def local_server(
                 log.seek(0)
                 raise RuntimeError(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
             try:
-                with urllib.request.urlopen(f"{base}/api/v1/ready", timeout=2) as response:
+                with urllib.request.urlopen(f"{base}/api/v1/ready", timeout=2, context=context) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -99,3 +111,65 @@ def _stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+SERVE_PRODUCTION = Path(__file__).resolve().parents[2] / "scripts" / "serve-production.sh"
+
+
+def install_production_front(timeout: float = 600.0) -> str | None:
+    """Have `scripts/serve-production.sh install` install nginx and openssl where they are missing
+    (as root, with apt-get); None when both are there, else why not (for a test's skip reason)."""
+    try:
+        result = subprocess.run(
+            ["bash", str(SERVE_PRODUCTION), "install"], capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return f"installing nginx took over {timeout:.0f} s"
+    if result.returncode != 0:
+        return (result.stderr or result.stdout).strip() or f"serve-production.sh install exited {result.returncode}"
+    return None
+
+
+@contextmanager
+def production_front(
+    run_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[tuple[str, Path]]:
+    """Run `scripts/serve-production.sh` (nginx with TLS in front of gunicorn, as the README starts
+    it) on free loopback ports, its run directory (rendered config, pid, logs, self-signed
+    certificate) in `run_dir`; yields (https base URL, path of the script's own log). The script,
+    nginx and gunicorn share a process group, stopped together afterwards."""
+    port, upstream = free_port(), free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "UPSTREAM_PORT": str(upstream),
+        "TRYON_FRONT_DIR": str(run_dir),
+        "TRYON_SKIP_SETUP": "1",
+        **(env or {}),
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / "serve.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            ["bash", str(SERVE_PRODUCTION)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"https://127.0.0.1:{port}"
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the script's self-signed certificate
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"serve-production.sh exited: {log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/ready", timeout=2, context=context) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base, log_path
+    finally:
+        _stop(process)

@@ -1,24 +1,32 @@
 """A live try-on stream: one shopper, one tracker with its own smoothing, the products being tried.
 
 Frames arrive as JPEG bytes and leave as JPEG bytes; they exist only in memory, for the time it
-takes to render them.
+takes to render them. A partial session (the widget asks for one) answers each frame with only the
+rectangle the products changed, `[uint16 x, y, width, height][JPEG of it]`, which the client draws
+over its own copy of the frame it sent: the downlink carries the glasses, not the whole picture.
+A rectangle of width 0 means nothing was drawn (no face): the client shows its own frame.
 """
 
 from __future__ import annotations
 
+import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from tryon.errors import InvalidImageError
 from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
-from tryon.pipeline import StreamEngine
+from tryon.pipeline import StreamEngine, Tracked
 from tryon.products import Catalog, Product
 from tryon.sizing import glasses_tried, glasses_widths, size_report
-from tryon.tracking import FaceTracker
+from tryon.tracking import Face, FaceTracker
 
 MAX_FRAME_PIXELS = 1920 * 1080
+RECT_MARGIN_PX = 4  # unchanged pixels around the changed ones: the seam falls where both pictures agree
 
 
 @dataclass
@@ -32,9 +40,12 @@ class FrameResult:
 class StreamSession:
     """Renders one stream's frames with a VIDEO-mode tracker; close it when the stream ends."""
 
-    def __init__(self, catalog: Catalog, model_path: Path, skus: list[str], quality: int = 80) -> None:
+    def __init__(
+        self, catalog: Catalog, model_path: Path, skus: list[str], quality: int = 80, *, partial: bool = False
+    ) -> None:
         self.catalog = catalog
         self.quality = quality
+        self.partial = partial
         self.skus: list[str] = []
         self.products: list[Product] = []
         self.set_products(skus)
@@ -59,7 +70,7 @@ class StreamSession:
         decoded = time.perf_counter()
         image, tracked = self._engine.render(frame, self.products, timestamp_ms=int(started * 1000))
         rendered = time.perf_counter()
-        output = encode_image(image, "jpeg", self.quality)
+        output = self._encode(frame, image, tracked)
         height, width = frame.shape[:2]
         eyes = (
             [[round(float(x) / width, 4), round(float(y) / height, 4)] for x, y in tracked.faces[0][0].iris_centres]
@@ -84,6 +95,18 @@ class StreamSession:
             },
         )
 
+    def _encode(self, frame: np.ndarray, image: np.ndarray, tracked: Tracked) -> bytes:
+        """The rendered frame as the client asked for it: whole, or the changed rectangle with its place."""
+        if not self.partial:
+            return encode_image(image, "jpeg", self.quality)
+        if not tracked.faces:
+            return struct.pack(">4H", 0, 0, 0, 0)
+        x, y, width, height = changed_rect(frame, image, RECT_MARGIN_PX, around=tracked.faces[0][0])
+        if width == 0:
+            return struct.pack(">4H", 0, 0, 0, 0)
+        crop = encode_image(image[y : y + height, x : x + width], "jpeg", self.quality)
+        return struct.pack(">4H", x, y, width, height) + crop
+
     def close(self) -> None:
         self._tracker.close()
         self._measuring_tracker.close()
@@ -91,3 +114,35 @@ class StreamSession:
 
 def _ms(start: float, end: float) -> float:
     return round((end - start) * 1000.0, 2)
+
+
+def changed_rect(
+    before: np.ndarray, after: np.ndarray, margin: int, around: Face | None = None
+) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of the pixels that differ, grown by `margin` and clipped; width 0 if none.
+
+    around: the face the products were drawn on: only its neighbourhood (its landmarks' box, half
+    as large again each way: glasses and their temples stay inside) is compared, which is most of
+    the cost saved. Edges are rounded out to multiples of 8, the JPEG block size, so the crop's
+    blocks line up with the picture's and compress as they would in the full frame.
+    """
+    height, width = before.shape[:2]
+    left, top, right, bottom = 0, 0, width, height
+    if around is not None:
+        points = around.landmarks[:, :2]
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        grow_x, grow_y = 0.5 * (x1 - x0), 0.5 * (y1 - y0)
+        left, top = max(int(x0 - grow_x), 0), max(int(y0 - grow_y), 0)
+        right, bottom = min(int(x1 + grow_x) + 1, width), min(int(y1 + grow_y) + 1, height)
+        if right <= left or bottom <= top:
+            return 0, 0, 0, 0
+    region = cv2.absdiff(before[top:bottom, left:right], after[top:bottom, left:right])
+    region = region.reshape(bottom - top, -1)
+    rows = np.flatnonzero(cv2.reduce(region, 1, cv2.REDUCE_MAX).ravel()) + top
+    columns = np.flatnonzero(cv2.reduce(region, 0, cv2.REDUCE_MAX).reshape(right - left, -1).max(axis=1)) + left
+    if rows.size == 0:
+        return 0, 0, 0, 0
+    x0, y0 = max(int(columns[0]) - margin, 0) // 8 * 8, max(int(rows[0]) - margin, 0) // 8 * 8
+    x1 = min(-(-(int(columns[-1]) + 1 + margin) // 8) * 8, width)
+    y1 = min(-(-(int(rows[-1]) + 1 + margin) // 8) * 8, height)
+    return x0, y0, x1 - x0, y1 - y0
