@@ -99,9 +99,23 @@ class ProfileResult:
         return sum(s.shown for s in self.sessions)
 
 
-def camera_clip(config: ClientConfig) -> tuple[list[bytes], tuple[int, int]]:
-    """The camera's frames as the widget uploads them (JPEG, scaled to the upload width) and their size."""
-    width = min(config.upload_width, CAMERA_SIZE[0])
+UPLOAD_WIDTHS = (640, 480, 360)  # static/widget.js's steps
+
+
+def upload_width_for(min_rtt_s: float) -> int:
+    """The upload width the widget picks for a link of this (fastest seen) round trip (`uploadWidth`)."""
+    return UPLOAD_WIDTHS[0 if min_rtt_s <= 0.080 else 1 if min_rtt_s <= 0.130 else 2]
+
+
+def camera_clips(config: ClientConfig) -> dict[int, list[bytes]]:
+    """The camera's frames as the widget uploads them, by upload width: all the widget's steps with
+    `--upload-width auto` (0), else the one width asked for."""
+    widths = UPLOAD_WIDTHS if config.upload_width == 0 else (min(config.upload_width, CAMERA_SIZE[0]),)
+    return {width: camera_clip(config, width) for width in widths}
+
+
+def camera_clip(config: ClientConfig, width: int) -> list[bytes]:
+    """The camera's frames as the widget uploads them: JPEG, scaled to `width`."""
     size = (width, round(CAMERA_SIZE[1] * width / CAMERA_SIZE[0]))
     quality = [cv2.IMWRITE_JPEG_QUALITY, round(config.jpeg_quality * 100)]
     clip = []
@@ -110,7 +124,7 @@ def camera_clip(config: ClientConfig) -> tuple[list[bytes], tuple[int, int]]:
         for parameters in motion_transforms(FRAMES_PER_PHOTO):
             frame = cv2.resize(apply_transform(canvas, parameters)[0], size, interpolation=cv2.INTER_AREA)
             clip.append(cv2.imencode(".jpg", frame, quality)[1].tobytes())
-    return clip, size
+    return clip
 
 
 def is_partial_reply(body: bytes, size: tuple[int, int]) -> bool:
@@ -143,8 +157,8 @@ def unsent_bytes(sock: websocket.WebSocket) -> int:
 class WidgetClient:
     """One shopper's widget on one connection: a 30 fps camera sending, a thread receiving."""
 
-    def __init__(self, url: str, clip: list[bytes], size: tuple[int, int], config: ClientConfig) -> None:
-        self.clip, self.size, self.config = clip, size, config
+    def __init__(self, url: str, clips: dict[int, list[bytes]], config: ClientConfig) -> None:
+        self.clips, self.size, self.config = clips, CAMERA_SIZE, config
         self.stats = SessionStats()
         self.ws = websocket.create_connection(url, timeout=10)
         ready = json.loads(self.ws.recv())
@@ -154,6 +168,7 @@ class WidgetClient:
         self._in_flight: dict[int, float] = {}  # frame id -> capture time
         self._last_shown = 0
         self._rtt_s = 0.0  # smoothed capture-to-reply time, as the improved widget keeps it
+        self._min_rtt_s = math.inf  # the fastest reply: the link and server without a queue
         self._end = math.inf
         self._receiver = threading.Thread(target=self._receive, daemon=True)
         self._receiver.start()
@@ -180,8 +195,16 @@ class WidgetClient:
                 frame_id = tick
                 with self._lock:
                     self._in_flight[frame_id] = capture
-                self.ws.send_binary(struct.pack(">I", frame_id) + self.clip[frame_id % len(self.clip)])
+                clip = self.clips[self._upload_width()]
+                self.ws.send_binary(struct.pack(">I", frame_id) + clip[frame_id % len(clip)])
                 self.stats.sent += 1
+
+    def _upload_width(self) -> int:
+        """The width to upload at: fixed, or (auto) the widget's choice for the round trip seen."""
+        if len(self.clips) == 1:
+            return next(iter(self.clips))
+        with self._lock:
+            return upload_width_for(self._min_rtt_s)
 
     def _may_send(self) -> bool:
         """Today's widget: fewer than `window` frames in flight. Auto: the round trip's worth, uplink idle."""
@@ -197,7 +220,7 @@ class WidgetClient:
     def _auto_window(self) -> int:
         interval = 1.0 / CAMERA_FPS
         rtt = self._rtt_s or 2 * interval
-        return max(1, min(self.config.max_window, math.ceil(rtt / interval)))
+        return max(2, min(self.config.max_window, math.ceil(rtt / interval) + 1))  # as static/widget.js does
 
     def _receive(self) -> None:
         try:
@@ -227,6 +250,7 @@ class WidgetClient:
             self._last_shown = frame_id
             latency = arrived - captured
             self._rtt_s = 0.8 * self._rtt_s + 0.2 * latency if self._rtt_s else latency
+            self._min_rtt_s = min(self._min_rtt_s, latency)
         if arrived <= self._end:
             self.stats.skipped += len(overtaken)
             self.stats.shown += 1
@@ -280,8 +304,8 @@ def stream_url(port: int, product: str, config: ClientConfig) -> str:
 
 
 def connect_clients(port: int, product: str, config: ClientConfig, sessions: int) -> list[WidgetClient]:
-    clip, size = camera_clip(config)
-    return [WidgetClient(stream_url(port, product, config), clip, size, config) for _ in range(sessions)]
+    clips = camera_clips(config)
+    return [WidgetClient(stream_url(port, product, config), clips, config) for _ in range(sessions)]
 
 
 def measure_profile(
@@ -359,6 +383,11 @@ TABLE_HEADER = (
 )
 
 
+def upload_arg(text: str) -> int:
+    """`auto` (0: the widget's choice from the round trip) or a width in pixels."""
+    return 0 if text == "auto" else int(text)
+
+
 def window_arg(text: str) -> int | None:
     """`auto` (None) or a fixed number of frames in flight."""
     if text == "auto":
@@ -376,8 +405,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per profile")
     parser.add_argument("--product", default="aviator")
     parser.add_argument("--window", type=window_arg, default=2, help="frames in flight, or auto (default 2)")
-    parser.add_argument("--max-window", type=int, default=8, help="the most frames in flight with --window auto")
-    parser.add_argument("--upload-width", type=int, default=CAMERA_SIZE[0], help="uploaded frame width, px")
+    parser.add_argument("--max-window", type=int, default=6, help="the most frames in flight with --window auto")
+    parser.add_argument(
+        "--upload-width",
+        type=upload_arg,
+        default=CAMERA_SIZE[0],
+        help="uploaded frame width, px, or auto (the widget's)",
+    )
     parser.add_argument("--jpeg-quality", type=float, default=0.75, help="as canvas.toBlob's (widget.js: 0.75)")
     parser.add_argument("--partial", action="store_true", help="ask for partial replies (partial=1)")
     return parser.parse_args()
@@ -388,7 +422,7 @@ def main() -> None:
     config = ClientConfig(args.window, args.max_window, args.upload_width, args.jpeg_quality, args.partial)
     print(
         f"{args.sessions} session(s), {args.seconds:.0f} s per link, product {args.product}, window "
-        f"{args.window or f'auto (max {args.max_window})'}, upload {args.upload_width} px wide, "
+        f"{args.window or f'auto (max {args.max_window})'}, upload {args.upload_width or 'auto'} px wide, "
         f"JPEG {args.jpeg_quality}, {'partial' if args.partial else 'full'} replies asked"
     )
     results = []

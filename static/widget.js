@@ -27,7 +27,7 @@
     sent: new Map(),       // id -> {at, canvas}: the frames in flight, kept to draw the replies over
     lastShownId: 0,
     rttMs: 0,              // measured round trip (smoothed): sizes the in-flight window
-    upload: 0,             // index into UPLOAD_WIDTHS
+    squeeze: 0,            // steps down UPLOAD_WIDTHS beyond what the round trip calls for, while frames queue
     minRttMs: Infinity,    // the fastest reply seen: the link and server without a queue
     backlog: 0,            // replies in a row that queued behind earlier frames (or a busy uplink)
     drained: 0,            // replies in a row that did not
@@ -204,7 +204,7 @@
     after.height = entry.canvas.height;
     const context = after.getContext('2d');
     context.drawImage(entry.canvas, 0, 0);
-    if (patch) context.drawImage(patch, rect[0], rect[1]);
+    if (patch) context.drawImage(patch, rect[0] * entry.scale, rect[1] * entry.scale, rect[2] * entry.scale, rect[3] * entry.scale);
     state.shown = true;
     snapshotButton.disabled = false;
   }
@@ -219,8 +219,15 @@
   // send smaller ones; after a long calm stretch, try larger again.
   function adaptUpload(queued) {
     if (queued) { state.backlog += 1; state.drained = 0; } else { state.drained += 1; state.backlog = 0; }
-    if (state.backlog >= 10 && state.upload < UPLOAD_WIDTHS.length - 1) { state.upload += 1; state.backlog = 0; }
-    if (state.drained >= 300 && state.upload > 0) { state.upload -= 1; state.drained = 0; }
+    if (state.backlog >= 10 && state.squeeze < UPLOAD_WIDTHS.length - 1) { state.squeeze += 1; state.backlog = 0; }
+    if (state.drained >= 300 && state.squeeze > 0) { state.squeeze -= 1; state.drained = 0; }
+  }
+
+  // A long round trip is a mobile or distant link: smaller uploads take less of it (and of the
+  // server); the face stays large enough to track (the landmark model sees a 256 px crop).
+  function uploadWidth() {
+    const forLink = state.minRttMs <= 80 ? 0 : state.minRttMs <= 130 ? 1 : 2;
+    return UPLOAD_WIDTHS[Math.min(UPLOAD_WIDTHS.length - 1, forLink + state.squeeze)];
   }
 
   // Called once per new camera frame: at most one frame is sent per frame the camera produces.
@@ -231,14 +238,23 @@
     if (!state.shown) showCamera();  // the shopper's own picture at once, until the try-on's arrives
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
     if (socket.bufferedAmount > 0 || state.sent.size >= inFlightLimit()) return;  // drop, never queue
-    const scale = Math.min(1, UPLOAD_WIDTHS[state.upload] / before.videoWidth);
-    const canvas = document.createElement('canvas');
-    canvas.width = Math.round(before.videoWidth * scale);
-    canvas.height = Math.round(before.videoHeight * scale);
-    canvas.getContext('2d').drawImage(before, 0, 0, canvas.width, canvas.height);
+    const scale = Math.min(1, uploadWidth() / before.videoWidth);
+    // The shopper keeps seeing the camera's full picture: the reply's rectangle (in upload pixels) is
+    // scaled up onto the full-resolution copy; only the upload shrinks when the link is slow.
+    const kept = document.createElement('canvas');
+    kept.width = Math.min(before.videoWidth, UPLOAD_WIDTHS[0]);
+    kept.height = Math.round(before.videoHeight * (kept.width / before.videoWidth));
+    kept.getContext('2d').drawImage(before, 0, 0, kept.width, kept.height);
+    let upload = kept;
+    if (scale * before.videoWidth < kept.width) {
+      upload = document.createElement('canvas');
+      upload.width = Math.round(before.videoWidth * scale);
+      upload.height = Math.round(before.videoHeight * scale);
+      upload.getContext('2d').drawImage(kept, 0, 0, upload.width, upload.height);
+    }
     const id = state.nextId++;
-    state.sent.set(id, { at: performance.now(), canvas: canvas });
-    canvas.toBlob(async (blob) => {
+    state.sent.set(id, { at: performance.now(), canvas: kept, scale: kept.width / upload.width });
+    upload.toBlob(async (blob) => {
       if (!blob || socket.readyState !== WebSocket.OPEN) { state.sent.delete(id); return; }
       const jpeg = new Uint8Array(await blob.arrayBuffer());
       const message = new Uint8Array(jpeg.length + 4);
