@@ -30,6 +30,7 @@ from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnectio
 
 from tryon.config import PROJECT_ROOT
 from tryon.fit import FACE_SIDES, FaceMeasurer, FrameMeasurement, camera_distance_mm, iris_diameter_px
+from tryon.makeup.landmarks import FACE_OVAL as LANDMARK_FACE_OVAL
 from tryon.model_file import resolve_model_path
 from tryon.tracking import LEFT_IRIS, RIGHT_IRIS, Face, FaceTracker
 
@@ -45,44 +46,7 @@ DISTANCES_CM = (100, 60, 40, 30, 25)
 EYE_DISTANCE_CM = 6.2  # the re-rendered faces' scale: their eye distance taken as this
 _MESH = FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION
 MESH_TRIANGLES = [[_MESH[i].start, _MESH[i + 1].start, _MESH[i + 2].start] for i in range(0, len(_MESH), 3)]
-FACE_OVAL = [
-    10,
-    338,
-    297,
-    332,
-    284,
-    251,
-    389,
-    356,
-    454,
-    323,
-    361,
-    288,
-    397,
-    365,
-    379,
-    378,
-    400,
-    377,
-    152,
-    148,
-    176,
-    149,
-    150,
-    136,
-    172,
-    58,
-    132,
-    93,
-    234,
-    127,
-    162,
-    21,
-    54,
-    103,
-    67,
-    109,
-]
+FACE_OVAL = list(LANDMARK_FACE_OVAL)
 # Eye openings (the mesh leaves them open): eyelid contours with the iris points inside.
 EYE_OPENINGS = [
     ([33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7], list(range(468, 473))),
