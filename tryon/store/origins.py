@@ -3,6 +3,7 @@ Origin header, and used for the embed page's frame-ancestors policy)."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 from sqlalchemy import delete, select
@@ -12,6 +13,9 @@ from tryon.store.context import MerchantContext
 from tryon.store.models import AllowedOrigin
 
 ANY_ORIGIN = "*"
+# An origin's host: DNS labels (or IPv4), an optional port; nothing else may follow (a space and "*",
+# a ";" and another CSP directive would otherwise reach the embed page's frame-ancestors policy).
+_HOST_PORT = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::\d{1,5})?")
 
 
 def set_origins(ctx: MerchantContext, origins: list[str]) -> list[str]:
@@ -34,7 +38,8 @@ def normalise_origin(value: str) -> str:
     InvalidOriginError for anything else (a path, another scheme)."""
     if value == ANY_ORIGIN:
         return value
-    parsed = urlparse(value.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path not in ("", "/"):
+    parsed = urlparse(value.strip().lower())
+    plain = not (parsed.params or parsed.query or parsed.fragment) and parsed.path in ("", "/")
+    if parsed.scheme not in ("http", "https") or not _HOST_PORT.fullmatch(parsed.netloc) or not plain:
         raise InvalidOriginError(f"not an origin (scheme://host[:port]): {value!r}")
-    return f"{parsed.scheme}://{parsed.netloc}".lower()
+    return f"{parsed.scheme}://{parsed.netloc}"

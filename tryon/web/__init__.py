@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tryon.config import Settings
 from tryon.web.api import api
 from tryon.web.errors import register_error_handlers
+from tryon.web.headers import add_security_headers
 from tryon.web.merchant_api import merchant_api
 from tryon.web.openapi import openapi
 from tryon.web.public import add_cors_headers
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.extensions["tryon"] = Services(settings)
     register_error_handlers(app)
     app.after_request(add_cors_headers)
+    app.after_request(add_security_headers)
     app.register_blueprint(site)
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(merchant_api, url_prefix="/api/v1/merchant")

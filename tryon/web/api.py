@@ -65,14 +65,21 @@ def product_image(sku: str) -> ResponseReturnValue:
     return response
 
 
-def _photo_request() -> tuple[np.ndarray, list[str], str]:
-    """The decoded photo, product ids and output format of a multipart render request."""
+MAX_PRODUCTS_PER_RENDER = 12  # a look (up to 8 products) and glasses, with room to spare
+MAX_PRODUCTS_PER_BATCH = 24  # a catalogue page's worth of frames
+
+
+def _photo_request(limit: int) -> tuple[np.ndarray, list[str], str]:
+    """The decoded photo, SKUs (de-duplicated, at most `limit`) and output format of a render request."""
     upload = request.files.get("photo")
     if upload is None:
         raise ApiError(400, "missing_photo", "send the photo as multipart field 'photo'")
     skus = request.form.getlist("sku") + request.form.getlist("product")  # "product": the previous name
     if not skus:
         raise ApiError(400, "missing_product", "name at least one 'sku'")
+    skus = list(dict.fromkeys(skus))
+    if len(skus) > limit:
+        raise ApiError(400, "too_many_products", f"at most {limit} products per request (got {len(skus)})")
     fmt = request.form.get("format", "jpeg")
     if fmt not in MIME_TYPES:
         raise ApiError(400, "bad_format", f"format must be one of {', '.join(MIME_TYPES)}")
@@ -93,8 +100,10 @@ def render() -> ResponseReturnValue:
     were drawn on, X-Fit (JSON) the measurements and size advice, or null.
     """
     catalog = public_catalog()
-    frame, skus, fmt = _photo_request()
+    frame, skus, fmt = _photo_request(MAX_PRODUCTS_PER_RENDER)
     products = catalog.resolve(skus)
+    if len(products) > MAX_PRODUCTS_PER_RENDER:  # looks expand into their products
+        raise ApiError(400, "too_many_products", f"at most {MAX_PRODUCTS_PER_RENDER} products, looks included")
     tracked = _track(frame)
     image = TryOnEngine.draw(frame, tracked, products)
     response = Response(encode_image(image, fmt), mimetype=MIME_TYPES[fmt])
@@ -114,7 +123,7 @@ def render_batch() -> ResponseReturnValue:
     {"faces", "status", "results": [{"sku", "image": data URL}]}.
     """
     catalog = public_catalog()
-    frame, skus, fmt = _photo_request()
+    frame, skus, fmt = _photo_request(MAX_PRODUCTS_PER_BATCH)
     renders = [(sku, catalog.resolve([sku])) for sku in skus]
     tracked = _track(frame)
     results = []
