@@ -93,3 +93,75 @@ def test_security_headers(app, key):
     assert "frame-ancestors 'none'" in dashboard.headers["Content-Security-Policy"]
     private = client.get("/api/v1/merchant/me", headers={"Authorization": f"Bearer {key}"})
     assert private.status_code == 200 and private.headers["Cache-Control"] == "no-store"
+
+
+def auth(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"sku": "red\n", "name": "Red", "kind": "lipstick", "spec": {"colour": "#aa1122"}},  # looks like "red"
+        {"sku": "red-2", "name": "Red", "kind": "lipstick", "spec": {"colour": "#aa1122"}, "published": "false"},
+        {"sku": "red-3", "name": "Red", "kind": "lipstick", "spec": ["colour"]},
+        {"sku": "red-4", "name": "Red", "kind": "lipstick", "spec": "#aa1122"},
+        {"sku": "red-5", "name": {"en": "Red"}, "kind": "lipstick", "spec": {"colour": "#aa1122"}},
+        {"sku": "red-6", "name": "Red", "kind": "lipstick", "spec": {"colour": "#aa1122"}, "published": [1]},
+    ],
+)
+def test_malformed_product_fields_are_refused_clearly(app, key, body):
+    response = app.test_client().post("/api/v1/merchant/products", json=body, headers=auth(key))
+    assert response.status_code == 400, response.json
+
+
+def test_published_takes_only_true_or_false(app, key):
+    client = app.test_client()
+    body = {"sku": "plum-1", "name": "Plum", "kind": "lipstick", "spec": {"colour": "#7a2048"}, "published": False}
+    assert client.post("/api/v1/merchant/products", json=body, headers=auth(key)).json["published"] is False
+    assert (
+        client.patch("/api/v1/merchant/products/plum-1", json={"published": "yes"}, headers=auth(key)).status_code
+        == 400
+    )
+    assert client.patch("/api/v1/merchant/products/plum-1", json={"published": True}, headers=auth(key)).json[
+        "published"
+    ]
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(app, key):
+    client = app.test_client()
+    nested = "[" * 100_000 + "]" * 100_000
+    for path, method, headers in (
+        ("/api/v1/events", client.post, {}),
+        ("/api/v1/merchant/products", client.post, auth(key)),
+    ):
+        response = method(path, data=nested, content_type="application/json", headers=headers)
+        assert response.status_code == 400 and response.json["error"]["code"] == "bad_json"
+
+
+def test_makeup_does_not_take_images_and_glasses_specs_must_be_sane(app, key):
+    client = app.test_client()
+    front = (PROJECT_ROOT / "assets" / "glasses" / "round" / "front.png").read_bytes()
+    makeup = {
+        "sku": "gloss-x",
+        "name": "Gloss",
+        "kind": "lipstick",
+        "spec": '{"colour": "#aa1122"}',
+        "front": (io.BytesIO(front), "front.png"),
+    }
+    response = client.post(
+        "/api/v1/merchant/products", data=makeup, headers=auth(key), content_type="multipart/form-data"
+    )
+    assert response.status_code == 400 and "no images" in response.json["error"]["message"]
+    for spec in ('{"width_mm": NaN}', '{"width_mm": Infinity}', '{"lens_centres_px": [[300, 200], [300, 200]]}'):
+        glasses = {
+            "sku": "odd-x",
+            "name": "Odd",
+            "kind": "glasses",
+            "spec": spec,
+            "front": (io.BytesIO(front), "f.png"),
+        }
+        response = client.post(
+            "/api/v1/merchant/products", data=glasses, headers=auth(key), content_type="multipart/form-data"
+        )
+        assert response.status_code == 400, spec

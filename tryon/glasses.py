@@ -8,6 +8,7 @@ camera is drawn (the far one is behind the head), fading towards the ear.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ Point = tuple[float, float]
 class GlassesSpec(BaseModel):
     """Metadata of a glasses product, stored beside its images as JSON."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1, max_length=120)
     front_image: str = "front.png"
@@ -65,6 +66,13 @@ class GlassesSpec(BaseModel):
             data.setdefault("bridge_width_mm", size.bridge_mm)
             data.setdefault("temple_length_mm", size.temple_mm)
         return data
+
+    @field_validator("lens_centres_px")
+    @classmethod
+    def _distinct_lenses(cls, value: tuple[Point, Point] | None) -> tuple[Point, Point] | None:
+        if value is not None and math.dist(value[0], value[1]) < 1.0:
+            raise ValueError("the two lens centres must be apart")
+        return value
 
     @field_validator("front_image", "temple_image")
     @classmethod

@@ -133,7 +133,9 @@ def _validated(kind: str, spec: dict[str, Any], images: dict[str, bytes]) -> tup
             raise ProductError("a look needs 'products': a list of SKUs")
         spec, images = {"products": [str(p) for p in spec["products"]]}, {}
     elif kind in MAKEUP_TYPES:
-        spec, images = {**spec, "type": kind}, {}
+        if images:
+            raise ProductError(f"a {kind} is defined by its data alone: no images (got {', '.join(sorted(images))})")
+        spec = {**spec, "type": kind}
     else:
         raise ProductError(f"unknown product kind {kind!r}")
     if kind != "look":

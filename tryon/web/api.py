@@ -16,6 +16,7 @@ from tryon.imaging import MIME_TYPES, decode_image, encode_image
 from tryon.pipeline import PhotoEngine, Tracked, TryOnEngine
 from tryon.sizing import glasses_tried, glasses_widths, size_report
 from tryon.store.analytics import record_event
+from tryon.web.bodies import json_object
 from tryon.web.errors import ApiError
 from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import services
@@ -144,10 +145,10 @@ def render_batch() -> ResponseReturnValue:
 def widget_event() -> ResponseReturnValue:
     """Count a widget event: {"merchant", "sku", "event": snapshot_taken | add_to_cart | ...} ("product"
     is still accepted for "sku")."""
-    data = request.get_json(force=True, silent=True)
-    if isinstance(data, dict) and "sku" not in data and "product" in data:
+    data = json_object(force=True)
+    if "sku" not in data and "product" in data:
         data = {**data, "sku": data["product"]}
-    if not isinstance(data, dict) or not data.get("sku") or not data.get("event"):
+    if not data.get("sku") or not data.get("event"):
         raise ApiError(400, "bad_event", 'send JSON {"merchant", "sku", "event"}')
     slug = str(data.get("merchant") or merchant_slug())
     public_catalog(slug)

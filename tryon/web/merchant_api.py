@@ -22,6 +22,7 @@ from tryon.store.catalog import build_product
 from tryon.store.context import MerchantContext, Store
 from tryon.store.origins import origins_of, set_origins
 from tryon.store.records import ProductRecord
+from tryon.web.bodies import form_flag, json_object
 from tryon.web.errors import ApiError
 from tryon.web.services import services
 
@@ -67,9 +68,15 @@ def _describe(product: ProductRecord) -> dict[str, Any]:
 
 
 def _json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", "send a JSON object")
+    """The request's JSON object, with its fields' types checked (a wrong type is a 400, not a 500)."""
+    data = json_object()
+    for field, kind, name in (
+        ("name", str, "a string"),
+        ("published", bool, "true or false"),
+        ("spec", dict, "an object"),
+    ):
+        if field in data and data[field] is not None and not isinstance(data[field], kind):
+            raise ApiError(400, "bad_json", f"'{field}' must be {name}")
     return data
 
 
@@ -120,7 +127,7 @@ def create_product() -> ResponseReturnValue:
             "sku": request.form.get("sku"),
             "name": request.form.get("name"),
             "kind": request.form.get("kind"),
-            "published": request.form.get("published") in ("1", "true", "on"),
+            "published": form_flag("published"),
         }
         spec, images = _form_spec(), _uploaded_images()
     else:
@@ -151,8 +158,6 @@ def get_product(sku: str) -> ResponseReturnValue:
 def update_product(sku: str) -> ResponseReturnValue:
     """JSON with any of: name, spec (merged into the stored one), published."""
     data = _json_body()
-    if "spec" in data and not isinstance(data["spec"], dict):
-        raise ApiError(400, "bad_json", "'spec' must be a JSON object")
     product = product_store.update_product(
         _scope(), sku, name=data.get("name"), spec=data.get("spec"), published=data.get("published")
     )
