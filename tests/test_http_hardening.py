@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import statistics
+import time
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import FACES
 from tests.support.apps import prepared_app
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.model_file import resolve_model_path
 from tryon.store.accounts import create_merchant
+from tryon.store.models import Merchant, ProductRow
 from tryon.web.api import MAX_PRODUCTS_PER_BATCH, MAX_PRODUCTS_PER_RENDER
 
 PHOTO = (FACES / "009_neutral.jpg").read_bytes()
@@ -165,3 +169,49 @@ def test_makeup_does_not_take_images_and_glasses_specs_must_be_sane(app, key):
             "/api/v1/merchant/products", data=glasses, headers=auth(key), content_type="multipart/form-data"
         )
         assert response.status_code == 400, spec
+
+
+def catalogue_of_glasses(app, slug: str, count: int) -> None:
+    """A merchant with `count` published glasses, all copies of the demo's round frame (its stored
+    images and spec), put straight into the store: as many frames as a real eyewear shop lists."""
+    services = app.extensions["tryon"]
+    _, _ = create_merchant(services.db, slug, name=slug)
+    with services.db.session() as session:
+        demo = session.scalar(select(Merchant).where(Merchant.slug == "demo"))
+        merchant = session.scalar(select(Merchant).where(Merchant.slug == slug))
+        source = session.scalar(select(ProductRow).where(ProductRow.merchant_id == demo.id, ProductRow.sku == "round"))
+        session.add_all(
+            ProductRow(
+                merchant_id=merchant.id,
+                sku=f"frame-{i:03d}",
+                name=f"Frame {i}",
+                kind="glasses",
+                spec={**source.spec, "width_mm": 128 + i % 24},
+                assets=source.assets,
+                published=True,
+            )
+            for i in range(count)
+        )
+
+
+def median_seconds(action, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def test_a_300_frame_catalogue_renders_about_as_fast_as_a_small_one(app):
+    catalogue_of_glasses(app, "small-shop", 10)
+    catalogue_of_glasses(app, "big-shop", 300)
+    client = app.test_client()
+
+    def render(slug):
+        data = {"photo": (io.BytesIO(PHOTO), "p.jpg"), "sku": "frame-001", "merchant": slug}
+        assert client.post("/api/v1/render", data=data, content_type="multipart/form-data").status_code == 200
+
+    render("small-shop"), render("big-shop")  # warm the renderer cache and the trackers
+    ratio = median_seconds(lambda: render("big-shop")) / median_seconds(lambda: render("small-shop"))
+    assert ratio < 2.0, ratio

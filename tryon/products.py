@@ -77,6 +77,16 @@ class Catalog:
             products += [self.get(member) for member in members] if members is not None else [self.get(sku)]
         return products
 
+    def glasses_widths(self) -> dict[str, float]:
+        """Front width (mm) of every glasses product, by SKU (what the size guide compares)."""
+        widths = {}
+        for entry in self.entries():
+            product = self.get(entry.sku) if entry.kind == "glasses" else None
+            width = getattr(product, "width_mm", None)
+            if width is not None:
+                widths[entry.sku] = float(width)
+        return widths
+
     def swatch(self, sku: str) -> str | None:
         """The colour to show for a makeup product ("#rrggbb"), None for anything else."""
         product = self.get(sku)

@@ -11,16 +11,6 @@ from tryon.glasses import GlassesRenderer
 from tryon.products import Catalog
 
 
-def glasses_widths(catalog: Catalog) -> dict[str, float]:
-    """Front width (mm) of every glasses product of a catalogue, by id."""
-    widths = {}
-    for entry in catalog.entries():
-        product = catalog.get(entry.sku) if entry.kind == "glasses" else None
-        if isinstance(product, GlassesRenderer):
-            widths[entry.sku] = product.width_mm
-    return widths
-
-
 def glasses_tried(catalog: Catalog, skus: Sequence[str]) -> tuple[str, GlassesRenderer] | None:
     """The (first) glasses among the ids being tried, looks aside."""
     for sku in skus:

@@ -100,6 +100,10 @@ class StoreCatalog(Catalog):
             raise UnknownProductError(f"{sku!r} has no {slot} image")
         return self.blobs.get(row.assets[slot])
 
+    def glasses_widths(self) -> dict[str, float]:
+        """From the stored specs alone: no renderer is built, so a 300-frame catalogue costs a query."""
+        return {row.sku: GlassesSpec.model_validate(row.spec).width_mm for row in self._rows() if row.kind == "glasses"}
+
     def allows_origin(self, origin: str) -> bool:
         """Whether a page at `origin` may use this merchant's try-on ("*" allows every origin)."""
         return "*" in self.origins or origin in self.origins

@@ -14,7 +14,7 @@ from tryon.fit import fit_advice
 from tryon.glasses import GlassesRenderer
 from tryon.imaging import MIME_TYPES, decode_image, encode_image
 from tryon.pipeline import PhotoEngine, Tracked, TryOnEngine
-from tryon.sizing import glasses_tried, glasses_widths, size_report
+from tryon.sizing import glasses_tried, size_report
 from tryon.store.analytics import record_event
 from tryon.web.bodies import json_object
 from tryon.web.errors import ApiError
@@ -108,7 +108,7 @@ def render() -> ResponseReturnValue:
     tracked = _track(frame)
     image = TryOnEngine.draw(frame, tracked, products)
     response = Response(encode_image(image, fmt), mimetype=MIME_TYPES[fmt])
-    fit = size_report(tracked.fit, glasses_tried(catalog, skus), glasses_widths(catalog))
+    fit = size_report(tracked.fit, glasses_tried(catalog, skus), catalog.glasses_widths())
     response.headers["X-Fit"] = json.dumps(fit, ensure_ascii=True)
     response.headers["X-Faces"] = str(len(tracked.faces))
     response.headers["X-Detection-Status"] = tracked.detection.status.value
@@ -131,7 +131,7 @@ def render_batch() -> ResponseReturnValue:
     for sku, products in renders:
         data = base64.b64encode(encode_image(TryOnEngine.draw(frame, tracked, products), fmt)).decode("ascii")
         results.append({"sku": sku, "image": f"data:{MIME_TYPES[fmt]};base64,{data}"})
-    fit = size_report(tracked.fit, None, glasses_widths(catalog))
+    fit = size_report(tracked.fit, None, catalog.glasses_widths())
     for result, (_, products) in zip(results, renders):
         glasses = [p for p in products if isinstance(p, GlassesRenderer)]
         if fit and glasses:

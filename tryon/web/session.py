@@ -22,7 +22,7 @@ from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
 from tryon.pipeline import StreamEngine, Tracked
 from tryon.products import Catalog, Product
-from tryon.sizing import glasses_tried, glasses_widths, size_report
+from tryon.sizing import glasses_tried, size_report
 from tryon.tracking import Face, FaceTracker
 
 MAX_FRAME_PIXELS = 1920 * 1080
@@ -49,7 +49,7 @@ class StreamSession:
         self.skus: list[str] = []
         self.products: list[Product] = []
         self.set_products(skus)
-        self._widths = glasses_widths(catalog)
+        self._widths = catalog.glasses_widths()
         self._tracker = FaceTracker(model_path, video=True)
         self._measuring_tracker = FaceTracker(model_path)  # upright crops for PD and face width
         self._engine = StreamEngine.smoothed(self._tracker, FaceMeasurer(self._measuring_tracker))
