@@ -215,3 +215,15 @@ def test_a_300_frame_catalogue_renders_about_as_fast_as_a_small_one(app):
     render("small-shop"), render("big-shop")  # warm the renderer cache and the trackers
     ratio = median_seconds(lambda: render("big-shop")) / median_seconds(lambda: render("small-shop"))
     assert ratio < 2.0, ratio
+
+
+def test_cors_preflight_is_answered_for_allowed_origins_only(app, key):
+    client = app.test_client()
+    client.put("/api/v1/merchant/origins", json={"origins": ["https://shop.example"]}, headers=auth(key))
+    ask = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "Content-Type"}
+    allowed = client.options("/api/v1/events?merchant=gamma", headers={"Origin": "https://shop.example", **ask})
+    assert allowed.status_code == 204
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "POST" in allowed.headers["Access-Control-Allow-Methods"] and "Origin" in allowed.headers["Vary"]
+    refused = client.options("/api/v1/events?merchant=gamma", headers={"Origin": "https://evil.example", **ask})
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers

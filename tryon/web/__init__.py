@@ -13,7 +13,7 @@ from tryon.web.errors import register_error_handlers
 from tryon.web.headers import add_security_headers
 from tryon.web.merchant_api import merchant_api
 from tryon.web.openapi import openapi
-from tryon.web.public import add_cors_headers
+from tryon.web.public import add_cors_headers, answer_preflight
 from tryon.web.services import Services
 from tryon.web.site import site
 from tryon.web.stream import init_stream
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.config.update(config)
     app.extensions["tryon"] = Services(settings)
     register_error_handlers(app)
+    app.before_request(answer_preflight)
     app.after_request(add_cors_headers)
     app.after_request(add_security_headers)
     app.register_blueprint(site)

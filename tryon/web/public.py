@@ -30,6 +30,23 @@ def public_catalog(slug: str | None = None) -> StoreCatalog:
     return catalog
 
 
+PREFLIGHT_MAX_AGE_S = 600
+
+
+def answer_preflight() -> Response | None:
+    """before_request hook: a CORS preflight (OPTIONS with Access-Control-Request-Method) to a public
+    endpoint is answered here, 204 with the CORS headers for an allowed origin, 403 otherwise; the
+    merchant API is for servers and the dashboard (same origin), so it gets no CORS at all."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    if not request.path.startswith("/api/v1/") or request.path.startswith("/api/v1/merchant"):
+        return None
+    public_catalog()  # raises 403 origin_not_allowed, or sets g.cors_origin
+    response = Response(status=204)
+    response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_S)
+    return response
+
+
 def add_cors_headers(response: Response) -> Response:
     """after_request hook: echo an allowed origin back (never '*', so the list is what counts)."""
     origin = g.get("cors_origin")
