@@ -3,12 +3,14 @@
 Client -> server: binary messages of a 4-byte big-endian frame id followed by a JPEG camera frame;
 text messages of JSON control: {"type": "products", "products": [ids]} (at most MAX_PRODUCTS different
 ids are used; repeats are dropped).
-Server -> client: for each frame it renders, a binary message (the same 4-byte id, then the JPEG)
-followed by a JSON text status ({"type": "frame", "id", "status", "faces", "eyes", "ms", ...});
-{"type": "ready"} once the session is set up, {"type": "error", "code", "message"} on bad input.
+Server -> client: for each frame it renders, a binary message (the same 4-byte id, then the JPEG,
+or with `partial=1` in the query the changed rectangle: see tryon.web.session) followed by a JSON
+text status ({"type": "frame", "id", "status", "faces", "eyes", "ms", ...}); {"type": "ready"} once
+the session is set up, {"type": "error", "code", "message"} on bad input.
 
-Clients keep a couple of frames in flight so throughput is not bound by the round trip, and drop
-camera frames rather than queue them; the server, too, skips to the newest frame waiting.
+Clients keep frames in flight so throughput is not bound by the round trip (the widget as many as
+the measured round trip needs), and drop camera frames rather than queue them; the server, too,
+skips to the newest frame waiting.
 
 A connection that misbehaves only ever costs its own session (the close codes the widget sees):
 - a message over MAX_MESSAGE_BYTES, or a compressed one that inflates past it: 1009, slot freed;
