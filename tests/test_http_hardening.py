@@ -227,3 +227,35 @@ def test_cors_preflight_is_answered_for_allowed_origins_only(app, key):
     assert "POST" in allowed.headers["Access-Control-Allow-Methods"] and "Origin" in allowed.headers["Vary"]
     refused = client.options("/api/v1/events?merchant=gamma", headers={"Origin": "https://evil.example", **ask})
     assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_keys_can_be_rotated_and_revoked(app):
+    client = app.test_client()
+    old = create_merchant(app.extensions["tryon"].db, "delta", name="Delta")[1]
+    issued = client.post("/api/v1/merchant/keys", headers=auth(old))
+    assert issued.status_code == 201
+    new = issued.json["key"]
+    listed = client.get("/api/v1/merchant/keys", headers=auth(new)).json["keys"]
+    assert [k["prefix"] for k in listed] == [old[:8], new[:8]] and not any(k["revoked"] for k in listed)
+    assert all(old not in str(k) and new not in str(k) for k in listed)  # keys are never shown again
+    assert client.delete(f"/api/v1/merchant/keys/{old[:8]}", headers=auth(new)).status_code == 200
+    assert client.get("/api/v1/merchant/me", headers=auth(old)).status_code == 401  # at once
+    assert client.get("/api/v1/merchant/me", headers=auth(new)).status_code == 200
+    missing = client.delete("/api/v1/merchant/keys/zzzzzzzz", headers=auth(new))
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "unknown_key"
+
+
+def test_keys_are_revoked_from_the_command_line(tmp_path, monkeypatch, capsys):
+    from tryon.cli import main
+    from tryon.store.accounts import authenticate
+    from tryon.store.database import Database
+
+    monkeypatch.setenv("TRYON_DATA_DIR", str(tmp_path))
+    assert main(["merchant", "create", "epsilon"]) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["merchant", "keys", "epsilon"]) == 0
+    listing = capsys.readouterr().out
+    assert key[:8] in listing and key not in listing
+    assert main(["merchant", "revoke", "epsilon", "--key", key]) == 0
+    assert authenticate(Database(f"sqlite:///{tmp_path / 'tryon.db'}"), key) is None
+    assert main(["merchant", "revoke", "epsilon", "--key", key]) == 1  # nothing active left by that prefix

@@ -45,10 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("products", help="list the built-in products")
     fetch = commands.add_parser("fetch-model", help="download and verify the face model")
     fetch.add_argument("--force", action="store_true")
-    merchant = commands.add_parser("merchant", help="create a merchant account or issue it a new API key")
-    merchant.add_argument("action", choices=["create", "key"])
+    merchant = commands.add_parser(
+        "merchant", help="create a merchant account; issue (rotate), list or revoke its API keys"
+    )
+    merchant.add_argument("action", choices=["create", "key", "keys", "revoke"])
     merchant.add_argument("slug", help="the merchant's id in URLs, e.g. my-shop")
     merchant.add_argument("--name", help="display name (create)")
+    merchant.add_argument("--key", help="the key to revoke, or its first 8 characters (revoke)")
     for name, (_, help_text) in PREPARE_STEPS.items():
         commands.add_parser(name, help=help_text)
     commands.add_parser("prepare", help=f"{', '.join(PREPARE_STEPS)}, in order: run before the server starts")
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             for entry in BuiltinCatalog(settings.assets_dir).entries():
                 print(f"{entry.sku:<24} {entry.kind:<12} {entry.name}")
         elif args.command == "merchant":
-            manage_merchant(args.action, args.slug, args.name, settings)
+            manage_merchant(args.action, args.slug, args.name, args.key, settings)
         elif args.command in PREPARE_STEPS or args.command == "prepare":
             print_lines(prepare(settings, [args.command] if args.command in PREPARE_STEPS else PREPARE_STEPS))
         elif args.command == "serve":
@@ -86,16 +89,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def manage_merchant(action: str, slug: str, name: str | None, settings: Settings) -> None:
-    """Create a merchant, or issue it a new key; the key is printed once and stored only hashed."""
-    from tryon.store.accounts import create_merchant, issue_key
+def manage_merchant(action: str, slug: str, name: str | None, key: str | None, settings: Settings) -> None:
+    """Create a merchant or issue it a new key (printed once, stored only hashed); list its keys (by
+    prefix) or revoke one: rotation is a new key, then the old one revoked."""
+    from tryon.store.accounts import create_merchant, issue_key, list_keys, revoke_key
     from tryon.store.database import Database
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database)
     db.migrate()
-    key = create_merchant(db, slug, name=name or slug)[1] if action == "create" else issue_key(db, slug)
-    print(f"API key for {slug} (shown once, keep it safe):\n{key}")
+    if action == "keys":
+        for info in list_keys(db, slug):
+            print(f"{info.prefix}…  issued {info.created_at:%Y-%m-%d %H:%M}  {'revoked' if info.revoked else 'active'}")
+        return
+    if action == "revoke":
+        if not key:
+            raise TryOnError("name the key to revoke: --key KEY (or its first 8 characters)")
+        revoke_key(db, slug, key)
+        print(f"key {key[:8]}… of {slug} revoked")
+        return
+    issued = create_merchant(db, slug, name=name or slug)[1] if action == "create" else issue_key(db, slug)
+    print(f"API key for {slug} (shown once, keep it safe):\n{issued}")
 
 
 def init_db(store: Store, settings: Settings) -> str:

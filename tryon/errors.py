@@ -36,6 +36,10 @@ class InvalidOriginError(TryOnError):
     """A web origin that is not scheme://host[:port]."""
 
 
+class InvalidKeyError(TryOnError):
+    """An API key named for revocation that the merchant does not have (or not by that prefix)."""
+
+
 class InvalidEventError(TryOnError):
     """A widget analytics event name that is not one of those counted."""
 

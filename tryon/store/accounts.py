@@ -3,10 +3,14 @@ digest (tryon.store.keys)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from tryon.errors import ConflictError, UnknownMerchantError
+from tryon.errors import ConflictError, InvalidKeyError, UnknownMerchantError
 from tryon.store.database import Database
 from tryon.store.keys import key_digest, new_key
 from tryon.store.models import ApiKey, Merchant
@@ -53,6 +57,44 @@ def authenticate(db: Database, key: str) -> MerchantAccount | None:
     with db.session() as session:
         row = session.scalar(select(ApiKey).where(ApiKey.digest == key_digest(key), ApiKey.revoked.is_(False)))
         return MerchantAccount.from_row(row.merchant) if row else None
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown of an API key: its prefix (to recognise it by), when it was issued, if revoked."""
+
+    prefix: str
+    created_at: datetime
+    revoked: bool
+
+
+def list_keys(db: Database, slug: str) -> list[KeyInfo]:
+    """The merchant's keys, oldest first (never the keys themselves: only their digests are kept)."""
+    with db.session() as session:
+        merchant = _merchant_row(session, slug)
+        rows = sorted(merchant.keys, key=lambda row: (row.created_at, row.id))
+        return [KeyInfo(row.prefix, row.created_at, row.revoked) for row in rows]
+
+
+def revoke_key(db: Database, slug: str, prefix: str) -> None:
+    """Revoke the merchant's key(s) starting with `prefix` (at least 8 characters); it stops working at
+    once. UnknownMerchantError / InvalidKeyError when there is no such merchant or key."""
+    if len(prefix) < 8:
+        raise InvalidKeyError("name the key by at least its first 8 characters")
+    with db.session() as session:
+        merchant = _merchant_row(session, slug)
+        matching = [row for row in merchant.keys if row.prefix == prefix[:8] and not row.revoked]
+        if not matching:
+            raise InvalidKeyError(f"merchant {slug!r} has no active key starting with {prefix[:8]!r}")
+        for row in matching:
+            row.revoked = True
+
+
+def _merchant_row(session: Session, slug: str) -> Merchant:
+    merchant = session.scalar(select(Merchant).where(Merchant.slug == slug))
+    if merchant is None:
+        raise UnknownMerchantError(f"unknown merchant {slug!r}")
+    return merchant
 
 
 def _key_row(key: str, merchant_id: int | None = None) -> ApiKey:

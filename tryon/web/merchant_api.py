@@ -15,7 +15,7 @@ from tryon.imaging import encode_image
 from tryon.makeup import MAKEUP_TYPES
 from tryon.products import Product
 from tryon.store import products as product_store
-from tryon.store.accounts import authenticate
+from tryon.store.accounts import authenticate, issue_key, list_keys, revoke_key
 from tryon.store.analytics import usage
 from tryon.store.calibration import lens_calibration
 from tryon.store.catalog import build_product
@@ -107,6 +107,34 @@ def _form_spec() -> dict[str, Any]:
 def me() -> ResponseReturnValue:
     merchant = g.merchant
     return jsonify(slug=merchant.slug, name=merchant.name, origins=origins_of(_scope()))
+
+
+@merchant_api.get("/keys")
+@requires_key
+def keys() -> ResponseReturnValue:
+    """The merchant's API keys by prefix (the keys themselves are never kept): rotate with POST, then
+    revoke the old one with DELETE /keys/<prefix>."""
+    listed = [
+        {"prefix": info.prefix, "created_at": info.created_at.isoformat(), "revoked": info.revoked}
+        for info in list_keys(services().db, g.merchant.slug)
+    ]
+    return jsonify(keys=listed)
+
+
+@merchant_api.post("/keys")
+@requires_key
+def new_key() -> ResponseReturnValue:
+    """Issue a further key (shown once, in this answer)."""
+    key = issue_key(services().db, g.merchant.slug)
+    return jsonify(key=key, prefix=key[:8]), 201
+
+
+@merchant_api.delete("/keys/<prefix>")
+@requires_key
+def revoke(prefix: str) -> ResponseReturnValue:
+    """Revoke a key (it stops working at once, this one included)."""
+    revoke_key(services().db, g.merchant.slug, prefix)
+    return jsonify(revoked=prefix[:8])
 
 
 @merchant_api.get("/products")
