@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from tryon.store.blobs import BlobStore
 from tryon.store.catalog import build_product
 from tryon.store.context import MerchantContext
 from tryon.store.cutout import to_overlay
-from tryon.store.models import ProductRow
+from tryon.store.models import ProductRow, utc_now
 from tryon.store.records import ProductRecord
 from tryon.store.slugs import require_slug
 
@@ -86,22 +86,30 @@ def update_product(
     published: bool | None = None,
 ) -> ProductRecord:
     """Change a product; new data is validated in full, with the stored data it is merged into,
-    before anything is stored."""
+    before anything is stored. Only the columns asked for are written, so two changes to different
+    parts (the images and the spec, a rename and a publish) made at once both hold; a product
+    deleted meanwhile is UnknownProductError (404), not a failed write."""
     current = get_product(ctx, sku)
-    new_spec, assets = current.spec, current.assets
+    changes: dict[str, Any] = {}
     if spec is not None or images:  # a rename or a publish toggle needs no images read or written
         stored_images = {slot: ctx.blobs.get(key) for slot, key in current.assets.items()}
         new_spec, new_images = _validated(
             current.kind, {**current.spec, **(spec or {})}, {**stored_images, **(images or {})}
         )
-        assets = _put_images(ctx.blobs, new_images)
-    with ctx.db.session() as session:
-        row = _row(session, ctx, sku)
-        row.spec, row.assets = new_spec, assets
-        if name is not None:
-            row.name = name
-        if published is not None:
-            row.published = published
+        if spec is not None:
+            changes["spec"] = new_spec
+        if images:
+            changes["assets"] = _put_images(ctx.blobs, new_images)
+    if name is not None:
+        changes["name"] = name
+    if published is not None:
+        changes["published"] = published
+    if changes:
+        with ctx.db.session() as session:
+            query = update(ProductRow).where(ProductRow.merchant_id == ctx.merchant_id, ProductRow.sku == sku)
+            result = session.execute(query.values(**changes, updated_at=utc_now()))
+            if getattr(result, "rowcount", 1) == 0:
+                raise UnknownProductError(f"unknown product {sku!r}")
     return get_product(ctx, sku)
 
 
