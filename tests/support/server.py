@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,22 +71,13 @@ def local_server(
     log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # a test's self-signed certificate
+
+    def exit_log() -> str:
+        log.seek(0)
+        return f"server exited: {log.read().decode(errors='replace')[-2000:]}"
+
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/ready", timeout=2, context=context) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        _wait_until_ready(process, base, timeout, exit_log)
         yield base, process.pid
     finally:
         _stop(process)
@@ -100,6 +91,26 @@ def run_prepare(python: Path, env: dict[str, str], cwd: Path | None) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"tryon prepare failed: {(result.stdout + result.stderr)[-2000:]}")
+
+
+def _wait_until_ready(process: subprocess.Popen, base: str, timeout: float, exit_log: Callable[[], str]) -> None:
+    """Poll `base`/api/v1/ready until it answers 200 (RuntimeError with `exit_log()` if the process
+    ends first; the last connection error once `timeout` seconds have passed). TLS certificates are
+    not checked: the tests' servers use self-signed ones."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(exit_log())
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/ready", timeout=2, context=context) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -155,21 +166,13 @@ def production_front(
             ["bash", str(SERVE_PRODUCTION)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     base = f"https://127.0.0.1:{port}"
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the script's self-signed certificate
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve-production.sh exited: {log_path.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/ready", timeout=2, context=context) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        _wait_until_ready(
+            process,
+            base,
+            timeout,
+            lambda: f"serve-production.sh exited: {log_path.read_text(errors='replace')[-2000:]}",
+        )
         yield base, log_path
     finally:
         _stop(process)
