@@ -1,5 +1,6 @@
 // The merchant dashboard: sign in with an API key, manage products, calibrate glasses, preview
-// makeup shades live, publish, copy the embed snippet, set embed origins, read the analytics.
+// makeup shades live, publish, copy the embed snippet, set embed origins, rotate and revoke API keys,
+// read the analytics, sign out.
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -14,6 +15,8 @@
     const response = await fetch(`/api/v1/merchant${path}`, options);
     if (!response.ok) {
       const error = await response.json().catch(() => ({ error: { message: response.statusText } }));
+      // The key stopped working while signed in (revoked, perhaps from elsewhere): back to the sign-in form.
+      if (response.status === 401 && merchant) signOut(`You were signed out: ${error.error.message}.`);
       throw new Error(error.error.message);
     }
     return response;
@@ -24,15 +27,41 @@
     try {
       merchant = await json('GET', '/me');
     } catch (error) {
+      if (merchant) signOut();
+      else sessionStorage.removeItem('tryon-key');
+      $('login-notice').hidden = true;
       $('login-error').textContent = error.message;
       return;
     }
     sessionStorage.setItem('tryon-key', key);
     $('login').hidden = true;
+    $('login-error').textContent = '';
+    $('login-notice').hidden = true;
     $('app').hidden = false;
+    $('sign-out').hidden = false;
     $('who').textContent = `${merchant.name} (${merchant.slug})`;
     $('origins').value = merchant.origins.join('\n');
-    await refresh();
+    await Promise.all([refresh(), refreshKeys()]);
+  }
+
+  // Forget the key and go back to the sign-in form, with `notice` saying why when it was not asked for.
+  function signOut(notice = '') {
+    key = '';
+    merchant = null;
+    sessionStorage.removeItem('tryon-key');
+    $('key').value = '';
+    $('login-error').textContent = '';
+    $('login-notice').textContent = notice;
+    $('login-notice').hidden = !notice;
+    $('login').hidden = false;
+    $('app').hidden = true;
+    $('sign-out').hidden = true;
+    $('who').textContent = '';
+    $('new-key-value').value = '';
+    $('new-key-box').hidden = true;
+    $('keys-error').textContent = '';
+    $('selected').hidden = true;
+    $('calibration').hidden = true;
   }
 
   $('login-form').addEventListener('submit', (event) => {
@@ -40,6 +69,8 @@
     key = $('key').value.trim();
     signIn();
   });
+
+  $('sign-out').addEventListener('click', () => signOut());
 
   async function refresh() {
     const { products } = await json('GET', '/products');
@@ -101,10 +132,16 @@
     await showImage($('preview'), await api('GET', `/products/${encodeURIComponent(product.sku)}/preview`));
   }
 
-  $('copy-snippet').addEventListener('click', async () => {
-    $('snippet').select();
-    try { await navigator.clipboard.writeText($('snippet').value); } catch (error) { document.execCommand('copy'); }
-  });
+  // Copy a text field's value to the clipboard; the button that asked says so for a moment.
+  async function copyField(field, trigger) {
+    field.select();
+    try { await navigator.clipboard.writeText(field.value); } catch (error) { document.execCommand('copy'); }
+    const label = trigger.dataset.label || (trigger.dataset.label = trigger.textContent);
+    trigger.textContent = 'Copied';
+    setTimeout(() => { trigger.textContent = label; }, 1500);
+  }
+
+  $('copy-snippet').addEventListener('click', (event) => copyField($('snippet'), event.currentTarget));
 
   // --- glasses upload and lens calibration ---------------------------------------------------------
   $('glasses-form').addEventListener('submit', async (event) => {
@@ -220,6 +257,113 @@
     } catch (error) {
       $('origins-error').textContent = error.message;
     }
+  });
+
+  // --- API keys: list, issue a new one (shown once), switch to it, revoke -----------------------------
+  // Server times are UTC; those without an offset (SQLite keeps none) are read as UTC, shown in local time.
+  function localTime(iso) {
+    if (!iso) return 'never';
+    const utc = /(Z|[+-]\d\d:?\d\d)$/i.test(iso) ? iso : `${iso}Z`;
+    const date = new Date(utc.replace(/(\.\d{3})\d+/, '$1'));
+    return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  async function refreshKeys() {
+    let keys;
+    try {
+      ({ keys } = await json('GET', '/keys'));
+    } catch (error) {
+      $('keys-error').textContent = error.message;
+      return;
+    }
+    const lastUsed = keys.some((info) => 'last_used' in info);
+    $('keys').querySelector('th.last-used').hidden = !lastUsed;
+    const body = $('keys').querySelector('tbody');
+    body.textContent = '';
+    for (const info of keys) {
+      const current = !info.revoked && key.startsWith(info.prefix);
+      const row = body.insertRow();
+      row.dataset.prefix = info.prefix;
+      row.classList.toggle('revoked', Boolean(info.revoked));
+      row.classList.toggle('current', current);
+      const cell = (name) => Object.assign(row.insertCell(), { className: name });
+      const name = cell('key');
+      const prefix = document.createElement('code');
+      prefix.textContent = `${info.prefix}…`;
+      name.appendChild(prefix);
+      if (current) {
+        const badge = document.createElement('span');
+        badge.className = 'badge';
+        badge.textContent = 'this key';
+        badge.title = 'The key this dashboard is signed in with';
+        name.append(' ', badge);
+      }
+      const created = cell('created');
+      created.textContent = localTime(info.created_at);
+      created.title = info.created_at || '';
+      if (lastUsed) cell('last-used').textContent = localTime(info.last_used);
+      cell('status').textContent = info.revoked ? 'revoked' : 'active';
+      const actions = cell('actions');
+      if (!info.revoked) actions.appendChild(button('Revoke', () => confirmRevoke(row, info, current)));
+    }
+  }
+
+  // The confirm step, in a row under the key's: revoking the key in use also signs out.
+  function confirmRevoke(row, info, current) {
+    for (const open of $('keys').querySelectorAll('tr.confirm')) open.remove();
+    const confirmRow = row.parentNode.insertRow(row.sectionRowIndex + 1);
+    confirmRow.className = 'confirm';
+    const cell = confirmRow.insertCell();
+    cell.colSpan = $('keys').tHead.rows[0].cells.length;
+    const message = document.createElement('p');
+    message.textContent = current
+      ? `Revoke ${info.prefix}…? It is the key you are signed in with: it stops working at once and you will be signed out.`
+      : `Revoke ${info.prefix}…? It stops working at once, wherever it is used.`;
+    const revoke = button(current ? 'Revoke and sign out' : 'Revoke key', async () => {
+      revoke.disabled = true;
+      try {
+        await api('DELETE', `/keys/${encodeURIComponent(info.prefix)}`);
+      } catch (error) {
+        $('keys-error').textContent = error.message;
+        await refreshKeys();  // it may have been revoked elsewhere meanwhile
+        return;
+      }
+      if (current) {
+        signOut(`You revoked the key you were signed in with (${info.prefix}…), so you are signed out.`);
+        return;
+      }
+      $('keys-error').textContent = '';
+      await refreshKeys();
+    });
+    revoke.className = 'danger';
+    cell.append(message, revoke, button('Cancel', () => confirmRow.remove()));
+  }
+
+  $('new-key').addEventListener('click', async (event) => {
+    const trigger = event.currentTarget;
+    trigger.disabled = true;
+    try {
+      const issued = await json('POST', '/keys');
+      $('keys-error').textContent = '';
+      $('new-key-value').value = issued.key;
+      $('new-key-box').hidden = false;
+      $('use-new-key').hidden = false;
+      $('new-key-value').select();
+    } catch (error) {
+      $('keys-error').textContent = error.message;
+    } finally {
+      trigger.disabled = false;
+    }
+    await refreshKeys();
+  });
+
+  $('copy-key').addEventListener('click', (event) => copyField($('new-key-value'), event.currentTarget));
+
+  // Sign in again with the new key (it stays shown, to be copied), so that the old one can be revoked.
+  $('use-new-key').addEventListener('click', async () => {
+    $('use-new-key').hidden = true;
+    key = $('new-key-value').value;
+    await signIn();
   });
 
   if (key) signIn();

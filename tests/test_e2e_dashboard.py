@@ -1,10 +1,12 @@
 """The merchant dashboard in headless Chromium: sign in, add a makeup shade with its live preview,
-upload glasses and drag a lens marker, publish, copy the snippet, set origins, see analytics."""
+upload glasses and drag a lens marker, publish, copy the snippet, set origins, see analytics; rotate
+API keys (new key, switch to it, revoke the old one, revoke the one in use) and sign out."""
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -36,6 +38,32 @@ def merchant_get(base, key, path):
     request = urllib.request.Request(f"{base}/api/v1/merchant{path}", headers={"Authorization": f"Bearer {key}"})
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read())
+
+
+def merchant_call(base, key, method, path):
+    """(status, JSON body) of a merchant API call; error statuses are returned, not raised."""
+    request = urllib.request.Request(
+        f"{base}/api/v1/merchant{path}", method=method, headers={"Authorization": f"Bearer {key}"}
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def sign_in(driver, key):
+    driver.find_element("id", "key").clear()
+    driver.find_element("id", "key").send_keys(key)
+    driver.find_element("css selector", "#login-form button").click()
+    wait_for(driver, "return !document.getElementById('app').hidden;")
+
+
+def key_row(prefix, state=""):
+    """A `wait_for` script: the keys table has a row for `prefix` (with class `state`, if given)."""
+    return (
+        f"return document.querySelector('#keys tr{'.' + state if state else ''}[data-prefix=\"{prefix}\"]') !== null;"
+    )
 
 
 def eventually(check, timeout: float = 10.0) -> bool:
@@ -110,5 +138,105 @@ def test_dashboard_end_to_end(shop, artifacts):
         # The field shows what was typed before the save completes: wait for the server to have it.
         assert eventually(lambda: merchant_get(base, key, "/origins") == {"origins": ["https://boutique.example"]})
         driver.save_screenshot(str(artifacts / "e2e_dashboard.png"))
+    finally:
+        driver.quit()
+
+
+def test_dashboard_key_rotation(shop, artifacts):
+    base, shop_key = shop
+    # The dashboard signs in with a key of its own, so that the shop's key stays valid.
+    status, issued = merchant_call(base, shop_key, "POST", "/keys")
+    assert status == 201
+    old = issued["key"]
+    driver = browser()
+    try:
+        driver.get(f"{base}/dashboard")
+        assert not driver.find_element("id", "sign-out").is_displayed()
+        sign_in(driver, old)
+        assert driver.find_element("id", "sign-out").is_displayed()
+        wait_for(driver, key_row(old[:8], "current"))
+        assert not driver.find_element("id", "new-key-box").is_displayed()
+        row = driver.find_element("css selector", f"#keys tr[data-prefix='{old[:8]}']")
+        assert "this key" in row.text and "active" in row.text
+        created = row.find_elements("tag name", "td")[1]
+        assert str(time.localtime().tm_year) in created.text and "T" not in created.text  # a local date, not ISO
+
+        # A new key, shown once, that works over HTTP.
+        driver.find_element("id", "new-key").click()
+        wait_for(driver, "return document.getElementById('new-key-value').value.startsWith('tok_');")
+        new = driver.find_element("id", "new-key-value").get_attribute("value")
+        assert new != old and len(new) > 40
+        assert "shown once" in driver.find_element("id", "new-key-box").text.lower()
+        assert merchant_call(base, new, "GET", "/me")[0] == 200
+        wait_for(driver, key_row(new[:8]))
+        driver.find_element("id", "copy-key").click()
+        wait_for(driver, "return document.getElementById('copy-key').textContent === 'Copied';")
+
+        # Switch to it, then revoke the old key (not the one in use: no sign-out).
+        driver.find_element("id", "use-new-key").click()
+        wait_for(driver, key_row(new[:8], "current"))
+        assert driver.execute_script("return sessionStorage.getItem('tryon-key');") == new
+        assert "this key" not in driver.find_element("css selector", f"#keys tr[data-prefix='{old[:8]}']").text
+        driver.find_element("css selector", f"#keys tr[data-prefix='{old[:8]}'] button").click()
+        confirm = driver.find_element("css selector", "#keys tr.confirm")
+        assert old[:8] in confirm.text and "signed out" not in confirm.text
+        confirm.find_element("css selector", "button.danger").click()
+        wait_for(driver, key_row(old[:8], "revoked"))
+        assert merchant_call(base, old, "GET", "/me")[0] == 401
+        assert merchant_call(base, new, "GET", "/me")[0] == 200
+        row = driver.find_element("css selector", f"#keys tr[data-prefix='{old[:8]}']")
+        assert "revoked" in row.text and not row.find_elements("tag name", "button")
+        section = driver.find_element("id", "keys-section")
+        section.screenshot(str(artifacts / "e2e_dashboard_keys.png"))
+
+        # At phone width the section fits.
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 375, "height": 1000, "deviceScaleFactor": 2, "mobile": False},
+        )
+        assert driver.execute_script("return innerWidth;") == 375
+        driver.execute_script("arguments[0].scrollIntoView();", section)
+        assert driver.execute_script(
+            "const s = document.getElementById('keys-section'), box = s.getBoundingClientRect();"
+            "return s.scrollWidth <= s.clientWidth && box.left >= 0 && box.right <= innerWidth;"
+        )
+        page = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];"
+        )
+        assert page[0] <= page[1], f"the page scrolls sideways at 375 px: {page}"
+        section.screenshot(str(artifacts / "e2e_dashboard_keys_375.png"))
+
+        # Sign out, and in again with the new key.
+        driver.find_element("id", "sign-out").click()
+        wait_for(driver, "return !document.getElementById('login').hidden && document.getElementById('app').hidden;")
+        assert driver.execute_script("return sessionStorage.getItem('tryon-key');") is None
+        assert not driver.find_element("id", "sign-out").is_displayed()
+        extra = merchant_call(base, new, "POST", "/keys")[1]["key"]
+        sign_in(driver, new)
+        wait_for(driver, key_row(extra[:8]))
+        assert not driver.find_element("id", "new-key-box").is_displayed()  # the new key was shown once
+
+        # An error from the API is shown as its message: a key revoked elsewhere in the meantime.
+        assert merchant_call(base, new, "DELETE", f"/keys/{extra[:8]}")[0] == 200
+        driver.find_element("css selector", f"#keys tr[data-prefix='{extra[:8]}'] button").click()
+        driver.find_element("css selector", "#keys tr.confirm button.danger").click()
+        wait_for(driver, "return document.getElementById('keys-error').textContent.includes('no active key');")
+        wait_for(driver, key_row(extra[:8], "revoked"))  # and the list is brought up to date
+
+        # Revoking the key in use warns first, then signs out.
+        driver.find_element("css selector", f"#keys tr[data-prefix='{new[:8]}'] button").click()
+        confirm = driver.find_element("css selector", "#keys tr.confirm")
+        assert "signed out" in confirm.text
+        assert driver.execute_script(
+            "const s = document.getElementById('keys-section'); return s.scrollWidth <= s.clientWidth;"
+        )
+        driver.execute_script("arguments[0].scrollIntoView();", section)
+        section.screenshot(str(artifacts / "e2e_dashboard_keys_375_confirm.png"))
+        confirm.find_element("css selector", "button.danger").click()
+        wait_for(driver, "return !document.getElementById('login').hidden;")
+        assert "signed out" in driver.find_element("id", "login-notice").text
+        assert driver.execute_script("return sessionStorage.getItem('tryon-key');") is None
+        assert merchant_call(base, new, "GET", "/me")[0] == 401
+        assert merchant_call(base, shop_key, "GET", "/me")[0] == 200
     finally:
         driver.quit()
