@@ -54,3 +54,17 @@ def test_alpha_kept_on_request():
     bgra = np.zeros((10, 10, 4), np.uint8)
     bgra[..., 3] = 77
     assert decode_image(encode_image(bgra, "png"), keep_alpha=True)[0, 0, 3] == 77
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png"])
+def test_max_side_scales_down_whatever_the_container(fmt):
+    """A JPEG is decoded at a reduced size directly, a PNG scaled after decoding: both come back with
+    their longest side at max_side (JPEG: within a pixel of rounding), the picture kept."""
+    across, down = np.meshgrid(np.linspace(0, 255, 3001), np.linspace(0, 255, 1201))
+    image = np.dstack([across, down, np.full_like(across, 128)]).astype(np.uint8)
+    data = encode_image(image, fmt, quality=95)
+    small = decode_image(data, max_side=700)
+    assert abs(small.shape[1] - 700) <= 1 and abs(small.shape[0] - 280) <= 1
+    expected = cv2.resize(image, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    assert np.abs(small.astype(int) - expected).mean() < 3
+    assert decode_image(data, max_side=5000).shape == image.shape  # never scaled up

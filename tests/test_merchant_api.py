@@ -14,9 +14,10 @@ import pytest
 
 from tests.support.apps import prepared_app
 from tryon.config import PROJECT_ROOT, Settings
-from tryon.imaging import decode_image
+from tryon.imaging import decode_image, encode_image
 from tryon.model_file import resolve_model_path
 from tryon.store.accounts import create_merchant
+from tryon.store.products import OVERLAY_MAX_SIDE
 
 ROUND = PROJECT_ROOT / "assets" / "glasses" / "round"
 
@@ -276,3 +277,23 @@ def test_draft_preview_only_for_makeup(client, keys):
         "/api/v1/merchant/preview", json={"kind": "blush", "spec": {"colour": "pink"}}, headers=auth(keys["beta"])
     )
     assert bad_colour.status_code == 400 and bad_colour.json["error"]["code"] == "invalid_product"
+
+
+def test_large_glasses_upload_is_stored_scaled_with_its_calibration(client, keys):
+    """An upload larger than the overlay limit is kept at OVERLAY_MAX_SIDE, and the lens centres given
+    in the uploaded image's pixels are scaled with it, so they still sit on the lenses."""
+    key = keys["alpha"]
+    front = cv2.imread(str(ROUND / "front.png"), cv2.IMREAD_UNCHANGED)
+    scale = 3.0
+    big = cv2.resize(front, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    centres = [[237.5 * scale, 209.5 * scale], [741.5 * scale, 209.5 * scale]]
+    spec = {"width_mm": 138, "lens_centres_px": centres}
+    response = glasses_upload(client, key, "round-big", encode_image(big, "png"), spec=spec)
+    assert response.status_code == 201, response.json
+    stored = decode_image(client.get(response.json["images"]["front"], headers=auth(key)).data, keep_alpha=True)
+    assert max(stored.shape[:2]) == OVERLAY_MAX_SIDE
+    factor = OVERLAY_MAX_SIDE / max(big.shape[:2])
+    stored_centres = np.array(response.json["spec"]["lens_centres_px"])
+    assert np.allclose(stored_centres, np.array(centres) * factor, atol=0.01)
+    detected = client.get("/api/v1/merchant/products/round-big/calibration", headers=auth(key)).json["detected"]
+    assert np.abs(np.array(detected) - stored_centres).max() < 6  # the lens holes are where the spec says

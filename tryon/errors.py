@@ -46,3 +46,7 @@ class InvalidEventError(TryOnError):
 
 class ConflictError(TryOnError):
     """The request clashes with what is stored (e.g. a SKU that already exists)."""
+
+
+class VersionConflictError(ConflictError):
+    """An edit made on a version of a product that has been changed since (HTTP If-Match)."""

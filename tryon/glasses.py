@@ -67,6 +67,16 @@ class GlassesSpec(BaseModel):
             data.setdefault("temple_length_mm", size.temple_mm)
         return data
 
+    def scaled(self, factor: float) -> GlassesSpec:
+        """The spec for the front image scaled by `factor` (its pixel positions scaled with it)."""
+        centres = self.lens_centres_px
+        return self.model_copy(
+            update={
+                "lens_centres_px": None if centres is None else tuple((x * factor, y * factor) for x, y in centres),
+                "hinge_y_px": None if self.hinge_y_px is None else self.hinge_y_px * factor,
+            }
+        )
+
     @field_validator("lens_centres_px")
     @classmethod
     def _distinct_lenses(cls, value: tuple[Point, Point] | None) -> tuple[Point, Point] | None:

@@ -43,22 +43,55 @@ def image_size(data: bytes) -> tuple[int, int]:
         raise InvalidImageError(f"unreadable image header: {exc}") from exc
 
 
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, keep_alpha: bool = False) -> np.ndarray:
-    """Decode JPEG/PNG/WebP bytes to a BGR (or BGRA with keep_alpha) uint8 array."""
+def decode_image(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, keep_alpha: bool = False, max_side: int | None = None
+) -> np.ndarray:
+    """Decode JPEG/PNG/WebP bytes to a BGR (or BGRA with keep_alpha) uint8 array.
+
+    max_side: the longest side wanted; a larger image comes back scaled down to it (area-averaged).
+    A JPEG is then decoded at 1/2, 1/4 or 1/8 of its size directly (libjpeg's DCT scaling), so a
+    large photo never exists at full size in memory.
+    """
     if not data:
         raise InvalidImageError("empty image")
-    if sniff_format(data) is None:
+    fmt = sniff_format(data)
+    if fmt is None:
         raise InvalidImageError("not a JPEG, PNG or WebP image")
     width, height = image_size(data)
     if width * height > max_pixels:
         raise InvalidImageError(f"image is {width}x{height}; at most {max_pixels:,} pixels are accepted")
-    flags = cv2.IMREAD_UNCHANGED if keep_alpha else cv2.IMREAD_COLOR
+    reduction = _jpeg_reduction(max(width, height), max_side) if fmt == "jpeg" else 1
+    flags = _REDUCED_FLAGS[reduction] if reduction > 1 else cv2.IMREAD_UNCHANGED if keep_alpha else cv2.IMREAD_COLOR
     image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if image is None or image.shape[0] != height or image.shape[1] != width:
+    expected = (-(-height // reduction), -(-width // reduction))  # libjpeg rounds scaled sizes up
+    if image is None or image.shape[:2] not in (expected, expected[::-1]):  # [::-1]: turned by its EXIF orientation
         raise InvalidImageError("corrupt or truncated image")
     if keep_alpha:
         image = _to_bgra(image)
-    return image
+    return fit_within(image, max_side) if max_side is not None else image
+
+
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """`image` (H, W[, C]) scaled down, area-averaged, so that its longest side is at most `max_side`."""
+    longest = max(image.shape[:2])
+    if longest <= max_side:
+        return image
+    scale = max_side / longest
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+_REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def _jpeg_reduction(longest: int, max_side: int | None) -> int:
+    """The largest JPEG decode reduction (1, 2, 4, 8) that still leaves at least `max_side` pixels."""
+    if max_side is None:
+        return 1
+    reduction = 1
+    while reduction < 8 and longest // (reduction * 2) >= max_side:
+        reduction *= 2
+    return reduction
 
 
 def encode_image(image: np.ndarray, fmt: str = "jpeg", quality: int = 85) -> bytes:

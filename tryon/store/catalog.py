@@ -19,16 +19,16 @@ from tryon.store.records import ProductRecord
 
 
 class RendererCache:
-    """Built renderers by (product id, last update), shared by all requests; least recently used go first."""
+    """Built renderers by (product id, version), shared by all requests; least recently used go first."""
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[tuple[int, str], Product] = OrderedDict()
+        self._items: OrderedDict[tuple[int, int], Product] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def get(self, product: ProductRecord, blobs: BlobStore) -> Product:
         """The product's renderer, built from its stored data and images unless it is cached."""
-        key = (product.id, product.updated_at.isoformat())
+        key = (product.id, product.version)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

@@ -28,14 +28,14 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def migrate(self) -> None:
-        """Create or upgrade the schema to the latest migration."""
+    def migrate(self, revision: str = "head") -> None:
+        """Create or upgrade the schema to the latest migration (or to `revision`, to test upgrades)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

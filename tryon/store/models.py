@@ -68,6 +68,7 @@ class ProductRow(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, onupdate=utc_now)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # +1 on every change
 
 
 class UsageCount(Base):
@@ -81,3 +82,16 @@ class UsageCount(Base):
     day: Mapped[date] = mapped_column(Date)
     event: Mapped[str] = mapped_column(String(32))
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CountedEvent(Base):
+    """An event already counted for a try-on session and product: analytics count each once."""
+
+    __tablename__ = "counted_events"
+    __table_args__ = (UniqueConstraint("session_id", "product_id", "event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)

@@ -4,6 +4,7 @@ leaves a half product (unreferenced blobs are collected by tryon.store.maintenan
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tryon.errors import ConflictError, ProductError, UnknownProductError
+from tryon.errors import ConflictError, ProductError, UnknownProductError, VersionConflictError
 from tryon.glasses import GlassesSpec
-from tryon.imaging import decode_image, encode_image
+from tryon.imaging import decode_image, encode_image, image_size
 from tryon.makeup import MAKEUP_TYPES
 from tryon.store.blobs import BlobStore
 from tryon.store.catalog import build_product
@@ -25,6 +26,11 @@ from tryon.store.records import ProductRecord
 from tryon.store.slugs import require_slug
 
 PRODUCT_IMAGE_MAX_PIXELS = 16_000_000
+# Overlays are kept at most this long (px): a front 2048 px wide is drawn sharp across a 4K photo's
+# face, and what a 16 MP upload costs in memory is then paid once, on a scaled-down copy.
+OVERLAY_MAX_SIDE = 2048
+# Uploads turned into overlays at once per process: each costs up to ~100 MB for a moment.
+IMAGE_WORK = threading.BoundedSemaphore(2)
 
 
 def create_product(
@@ -76,6 +82,9 @@ def list_products(ctx: MerchantContext) -> list[ProductRecord]:
         return [ProductRecord.from_row(row) for row in rows]
 
 
+UPDATE_ATTEMPTS = 5  # a change merged into a row that others changed meanwhile is merged again
+
+
 def update_product(
     ctx: MerchantContext,
     sku: str,
@@ -84,12 +93,45 @@ def update_product(
     spec: dict[str, Any] | None = None,
     images: dict[str, bytes] | None = None,
     published: bool | None = None,
+    expected_version: int | None = None,
 ) -> ProductRecord:
     """Change a product; new data is validated in full, with the stored data it is merged into,
-    before anything is stored. Only the columns asked for are written, so two changes to different
-    parts (the images and the spec, a rename and a publish) made at once both hold; a product
-    deleted meanwhile is UnknownProductError (404), not a failed write."""
-    current = get_product(ctx, sku)
+    before anything is stored.
+
+    Every change is written only if the row is still at the version it was merged into, and moves
+    it to the next version; when another change came first, this one is merged again into the new
+    row (a spec edit and an image upload at once both hold). With `expected_version` (the version
+    the client's edit was made on, HTTP If-Match) a row that has moved on is a ConflictError (409)
+    instead: the client decides. A product deleted meanwhile is UnknownProductError (404).
+    """
+    for _attempt in range(UPDATE_ATTEMPTS):
+        current = get_product(ctx, sku)
+        if expected_version is not None and current.version != expected_version:
+            raise VersionConflictError(f"{sku!r} is at version {current.version}, not {expected_version}")
+        changes = _changes(ctx, current, name=name, spec=spec, images=images, published=published)
+        if not changes:
+            return current
+        with ctx.db.session() as session:
+            query = update(ProductRow).where(
+                ProductRow.merchant_id == ctx.merchant_id, ProductRow.sku == sku, ProductRow.version == current.version
+            )
+            result = session.execute(query.values(**changes, updated_at=utc_now(), version=current.version + 1))
+            written = getattr(result, "rowcount", 1) != 0
+        if written:
+            return get_product(ctx, sku)
+    raise VersionConflictError(f"{sku!r} kept changing while this change was made; try again")
+
+
+def _changes(
+    ctx: MerchantContext,
+    current: ProductRecord,
+    *,
+    name: str | None,
+    spec: dict[str, Any] | None,
+    images: dict[str, bytes] | None,
+    published: bool | None,
+) -> dict[str, Any]:
+    """The columns to write for a change of `current`, validated; only those asked for."""
     changes: dict[str, Any] = {}
     if spec is not None or images:  # a rename or a publish toggle needs no images read or written
         stored_images = {slot: ctx.blobs.get(key) for slot, key in current.assets.items()}
@@ -100,17 +142,11 @@ def update_product(
             changes["spec"] = new_spec
         if images:
             changes["assets"] = _put_images(ctx.blobs, new_images)
-    if name is not None:
+    if name is not None and name != current.name:
         changes["name"] = name
-    if published is not None:
+    if published is not None and published != current.published:
         changes["published"] = published
-    if changes:
-        with ctx.db.session() as session:
-            query = update(ProductRow).where(ProductRow.merchant_id == ctx.merchant_id, ProductRow.sku == sku)
-            result = session.execute(query.values(**changes, updated_at=utc_now()))
-            if getattr(result, "rowcount", 1) == 0:
-                raise UnknownProductError(f"unknown product {sku!r}")
-    return get_product(ctx, sku)
+    return changes
 
 
 def delete_product(ctx: MerchantContext, sku: str) -> None:
@@ -152,7 +188,8 @@ def _validated(kind: str, spec: dict[str, Any], images: dict[str, bytes]) -> tup
 
 
 def _validated_glasses(spec: dict[str, Any], images: dict[str, bytes]) -> tuple[dict, dict[str, bytes]]:
-    """Glasses data as GlassesSpec accepts it; uploads turned into RGBA overlays (background removed)."""
+    """Glasses data as GlassesSpec accepts it; uploads turned into RGBA overlays (background removed)
+    of at most OVERLAY_MAX_SIDE, the spec's pixel positions scaled with the front image."""
     if "front" not in images:
         raise ProductError("a glasses product needs a front image ('front')")
     try:
@@ -160,15 +197,19 @@ def _validated_glasses(spec: dict[str, Any], images: dict[str, bytes]) -> tuple[
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ProductError(f"invalid glasses data: {first['loc']}: {first['msg']}") from exc
-    spec = validated.model_dump(exclude_none=True, exclude={"front_image", "temple_image"})
-    images = {
-        name: encode_image(to_overlay(_decode_upload(data)), "png")
-        for name, data in images.items()
-        if name in ("front", "temple")
-    }
-    return spec, images
+    overlays: dict[str, bytes] = {}
+    with IMAGE_WORK:
+        for slot in ("front", "temple"):
+            if slot in images:
+                overlay, scale = _overlay(images[slot])
+                overlays[slot] = encode_image(overlay, "png")
+                if slot == "front":
+                    validated = validated.scaled(scale)
+    return validated.model_dump(exclude_none=True, exclude={"front_image", "temple_image"}), overlays
 
 
-def _decode_upload(data: bytes) -> np.ndarray:
-    """An uploaded image, refused (InvalidImageError) beyond PRODUCT_IMAGE_MAX_PIXELS before it is decoded."""
-    return decode_image(data, max_pixels=PRODUCT_IMAGE_MAX_PIXELS, keep_alpha=True)
+def _overlay(data: bytes) -> tuple[np.ndarray, float]:
+    """An uploaded image as an RGBA overlay and the scale it was reduced by (1.0: kept as it was); refused
+    (InvalidImageError) beyond PRODUCT_IMAGE_MAX_PIXELS before it is decoded."""
+    image = decode_image(data, max_pixels=PRODUCT_IMAGE_MAX_PIXELS, keep_alpha=True, max_side=OVERLAY_MAX_SIDE)
+    return to_overlay(image), max(image.shape[:2]) / max(image_size(data))

@@ -37,6 +37,7 @@ class ProductRecord:
     published: bool
     created_at: datetime
     updated_at: datetime
+    version: int  # +1 on every change: what an edit names to be applied only to what it was made on
 
     @classmethod
     def from_row(cls, row: ProductRow) -> ProductRecord:
@@ -51,4 +52,5 @@ class ProductRecord:
             published=row.published,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            version=row.version,
         )

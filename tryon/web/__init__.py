@@ -11,6 +11,7 @@ from tryon.config import Settings
 from tryon.web.api import api
 from tryon.web.errors import register_error_handlers
 from tryon.web.headers import add_security_headers
+from tryon.web.memory import release_memory
 from tryon.web.merchant_api import merchant_api
 from tryon.web.openapi import openapi
 from tryon.web.public import add_cors_headers, answer_preflight
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.before_request(answer_preflight)
     app.after_request(add_cors_headers)
     app.after_request(add_security_headers)
+    app.after_request(release_memory)
     app.register_blueprint(site)
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(merchant_api, url_prefix="/api/v1/merchant")

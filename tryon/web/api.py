@@ -68,10 +68,16 @@ def product_image(sku: str) -> ResponseReturnValue:
 
 MAX_PRODUCTS_PER_RENDER = 12  # a look (up to 8 products) and glasses, with room to spare
 MAX_PRODUCTS_PER_BATCH = 24  # a catalogue page's worth of frames
+# Photos are drawn on at most this size (longest side, px; larger ones are scaled down as they are
+# decoded): what one render may cost stays bounded (about 250 MB and 2 s at 3000 px, 700 MB and 5 s
+# at 25 MP), and a try-all grid shows thumbnails, so its 24 renders need no more than 1280 px.
+RENDER_MAX_SIDE = 3000
+BATCH_MAX_SIDE = 1280
 
 
-def _photo_request(limit: int) -> tuple[np.ndarray, list[str], str]:
-    """The decoded photo, SKUs (de-duplicated, at most `limit`) and output format of a render request."""
+def _photo_request(limit: int, max_side: int) -> tuple[np.ndarray, list[str], str]:
+    """The decoded photo (longest side at most `max_side`), SKUs (de-duplicated, at most `limit`) and
+    output format of a render request."""
     upload = request.files.get("photo")
     if upload is None:
         raise ApiError(400, "missing_photo", "send the photo as multipart field 'photo'")
@@ -84,7 +90,7 @@ def _photo_request(limit: int) -> tuple[np.ndarray, list[str], str]:
     fmt = request.form.get("format", "jpeg")
     if fmt not in MIME_TYPES:
         raise ApiError(400, "bad_format", f"format must be one of {', '.join(MIME_TYPES)}")
-    return decode_image(upload.read()), skus, fmt
+    return decode_image(upload.read(), max_side=max_side), skus, fmt
 
 
 def _track(frame: np.ndarray) -> Tracked:
@@ -101,7 +107,7 @@ def render() -> ResponseReturnValue:
     were drawn on, X-Fit (JSON) the measurements and size advice, or null.
     """
     catalog = public_catalog()
-    frame, skus, fmt = _photo_request(MAX_PRODUCTS_PER_RENDER)
+    frame, skus, fmt = _photo_request(MAX_PRODUCTS_PER_RENDER, RENDER_MAX_SIDE)
     products = catalog.resolve(skus)
     if len(products) > MAX_PRODUCTS_PER_RENDER:  # looks expand into their products
         raise ApiError(400, "too_many_products", f"at most {MAX_PRODUCTS_PER_RENDER} products, looks included")
@@ -124,7 +130,7 @@ def render_batch() -> ResponseReturnValue:
     {"faces", "status", "results": [{"sku", "image": data URL}]}.
     """
     catalog = public_catalog()
-    frame, skus, fmt = _photo_request(MAX_PRODUCTS_PER_BATCH)
+    frame, skus, fmt = _photo_request(MAX_PRODUCTS_PER_BATCH, BATCH_MAX_SIDE)
     renders = [(sku, catalog.resolve([sku])) for sku in skus]
     tracked = _track(frame)
     results = []

@@ -20,6 +20,7 @@ from tryon.errors import (
     ProductError,
     UnknownMerchantError,
     UnknownProductError,
+    VersionConflictError,
 )
 
 
@@ -49,6 +50,7 @@ _KNOWN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMerchantError, 404, "unknown_merchant"),
     (UnknownProductError, 404, "unknown_product"),
     (ProductError, 400, "invalid_product"),
+    (VersionConflictError, 409, "version_conflict"),
     (ConflictError, 409, "conflict"),
     (FaceModelError, 503, "not_ready"),
 )

@@ -64,7 +64,27 @@ def _describe(product: ProductRecord) -> dict[str, Any]:
         "images": images,
         "created_at": product.created_at.isoformat(),
         "updated_at": product.updated_at.isoformat(),
+        "version": product.version,
     }
+
+
+def _product_response(product: ProductRecord, status: int = 200) -> Response:
+    """A product's JSON with its version as the ETag (what If-Match names to edit that version)."""
+    response = jsonify(_describe(product))
+    response.status_code = status
+    response.set_etag(str(product.version))
+    return response
+
+
+def _if_match() -> int | None:
+    """The version named by If-Match ("3", or W/"3"), None without one; 400 for anything else."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise ApiError(400, "bad_if_match", 'If-Match must name one product version, e.g. If-Match: "3"')
+    return int(tag)
 
 
 def _json_body() -> dict[str, Any]:
@@ -172,24 +192,30 @@ def create_product() -> ResponseReturnValue:
         images=images,
         published=bool(fields.get("published", False)),
     )
-    return jsonify(_describe(product)), 201
+    return _product_response(product, 201)
 
 
 @merchant_api.get("/products/<sku>")
 @requires_key
 def get_product(sku: str) -> ResponseReturnValue:
-    return jsonify(_describe(product_store.get_product(_scope(), sku)))
+    return _product_response(product_store.get_product(_scope(), sku))
 
 
 @merchant_api.patch("/products/<sku>")
 @requires_key
 def update_product(sku: str) -> ResponseReturnValue:
-    """JSON with any of: name, spec (merged into the stored one), published."""
+    """JSON with any of: name, spec (merged into the stored one), published. With If-Match: "<version>"
+    the change applies only to that version of the product (409 version_conflict otherwise)."""
     data = _json_body()
     product = product_store.update_product(
-        _scope(), sku, name=data.get("name"), spec=data.get("spec"), published=data.get("published")
+        _scope(),
+        sku,
+        name=data.get("name"),
+        spec=data.get("spec"),
+        published=data.get("published"),
+        expected_version=_if_match(),
     )
-    return jsonify(_describe(product))
+    return _product_response(product)
 
 
 @merchant_api.put("/products/<sku>/images")
@@ -199,7 +225,7 @@ def replace_images(sku: str) -> ResponseReturnValue:
     images = _uploaded_images()
     if not images:
         raise ApiError(400, "missing_image", "send 'front' and/or 'temple'")
-    return jsonify(_describe(product_store.update_product(_scope(), sku, images=images)))
+    return _product_response(product_store.update_product(_scope(), sku, images=images, expected_version=_if_match()))
 
 
 @merchant_api.delete("/products/<sku>")
