@@ -14,6 +14,8 @@
 #                         HOST is made once in the run directory (browsers warn about it)
 #   TRYON_FRONT_DIR       the run directory: rendered nginx.conf, nginx.pid, logs/, tmp/, tls/
 #                         (default: <data dir>/front, the data dir being TRYON_DATA_DIR or ~/.local/share/tryon)
+#   TRYON_ALLOWED_HOSTS   the host name(s) the site is reached by, comma-separated (default: loopback
+#                         only; any other Host is answered 400)
 #   TRYON_SKIP_SETUP=1    skip scripts/setup.sh (an environment set up already, e.g. the tests')
 #
 # `scripts/serve-production.sh install` only installs what is missing (nginx, openssl; as root with

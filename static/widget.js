@@ -22,6 +22,7 @@
   const state = {
     sku: body.dataset.sku,
     merchant: body.dataset.merchant,
+    session: body.dataset.session,  // this page view's try-on session token: the analytics count each event once
     socket: null,
     nextId: 1,
     sent: new Map(),       // id -> {at, canvas}: the frames in flight, kept to draw the replies over
@@ -59,7 +60,7 @@
   function notifyHost(type, detail) {
     window.parent.postMessage(Object.assign({ source: 'tryon', type: type, sku: state.sku }, detail || {}), hostOrigin);
     if (type !== 'close') {  // the merchant's analytics: counts only, nothing about the shopper
-      const event = { merchant: state.merchant, sku: state.sku, event: type };
+      const event = { merchant: state.merchant, sku: state.sku, event: type, session: state.session };
       fetch('/api/v1/events', { method: 'POST', body: JSON.stringify(event), keepalive: true }).catch(() => {});
     }
   }
@@ -120,7 +121,8 @@
   function connect() {
     say(texts.connecting);
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(state.sku)}&partial=1`;
+    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(state.sku)}`
+      + `&partial=1&session=${encodeURIComponent(state.session)}`;
     const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream?${query}`);
     socket.binaryType = 'arraybuffer';
     state.socket = socket;

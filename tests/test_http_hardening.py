@@ -17,6 +17,7 @@ from tryon.model_file import resolve_model_path
 from tryon.store.accounts import create_merchant
 from tryon.store.models import Merchant, ProductRow
 from tryon.web.api import MAX_PRODUCTS_PER_BATCH, MAX_PRODUCTS_PER_RENDER
+from tryon.web.limits import FAILED_KEY_LIMIT, PUBLIC_LIMITS
 
 PHOTO = (FACES / "009_neutral.jpg").read_bytes()
 
@@ -351,7 +352,9 @@ def test_concurrent_edits_of_the_same_spec_both_hold(app, key):
     answers: list[int] = []
 
     def edit(spec: dict) -> None:
-        response = app.test_client().patch("/api/v1/merchant/products/plum-race", json={"spec": spec}, headers=auth(key))
+        response = app.test_client().patch(
+            "/api/v1/merchant/products/plum-race", json={"spec": spec}, headers=auth(key)
+        )
         answers.append(response.status_code)
 
     for round_index in range(20):
@@ -367,3 +370,51 @@ def test_concurrent_edits_of_the_same_spec_both_hold(app, key):
         spec = client.get("/api/v1/merchant/products/plum-race", headers=auth(key)).json["spec"]
         assert (spec["colour"], spec["opacity"]) == (colour, opacity), round_index
     assert answers == [200] * 40
+
+
+def test_failed_key_attempts_are_limited_per_address(app, key):
+    """Guessing keys: after FAILED_KEY_LIMIT wrong keys from one address, that address gets 429 with
+    Retry-After, even with a right key, while other addresses and successful calls are unaffected."""
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+    honest = app.test_client()
+    honest.environ_base["REMOTE_ADDR"] = "10.9.9.10"
+    allowed = int(FAILED_KEY_LIMIT.split()[0])
+    for _ in range(3 * allowed):  # successful calls never count
+        assert guesser.get("/api/v1/merchant/me", headers=auth(key)).status_code == 200
+    answers = [
+        guesser.get("/api/v1/merchant/me", headers=auth(f"tok_guess{i}")).status_code for i in range(allowed + 1)
+    ]
+    assert answers == [401] * allowed + [429]
+    blocked = guesser.get("/api/v1/merchant/me", headers=auth(key))
+    assert blocked.status_code == 429 and blocked.json["error"]["code"] == "rate_limited"
+    assert int(blocked.headers["Retry-After"]) > 0
+    assert honest.get("/api/v1/merchant/me", headers=auth(key)).status_code == 200
+
+
+def test_public_endpoints_are_limited_per_address(app):
+    """A batch render per address is limited to PUBLIC_LIMITS' rate (cheap refusals count too)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.9.9.11"
+    allowed = int(PUBLIC_LIMITS["api.render_batch"].split()[0])
+    answers = [
+        client.post("/api/v1/render/batch", data={"sku": "round"}, content_type="multipart/form-data").status_code
+        for _ in range(allowed + 1)
+    ]
+    assert answers == [400] * allowed + [429]
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.9.9.12"
+    assert (
+        other.post("/api/v1/render/batch", data={"sku": "round"}, content_type="multipart/form-data").status_code == 400
+    )
+
+
+def test_a_host_the_service_does_not_answer_to_is_refused(app):
+    """DNS rebinding: a page of evil.example whose name points at the service sends Host: evil.example
+    and Origin: http://evil.example, which would look same-origin; such a Host is a 400."""
+    client = app.test_client()
+    rebound = client.get("/api/v1/products", headers={"Host": "evil.example", "Origin": "http://evil.example"})
+    assert rebound.status_code == 400 and rebound.json["error"]["code"] == "bad_request"
+    assert "evil.example" in rebound.json["error"]["message"]
+    assert client.get("/api/v1/products", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+    assert client.get("/api/v1/health", headers={"Host": "localhost"}).status_code == 200

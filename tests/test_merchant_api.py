@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import zlib
 
@@ -207,18 +208,60 @@ def test_embedding_only_from_allowed_origins(client, keys):
     assert page.headers["Content-Security-Policy"] == "frame-ancestors 'self' https://shop.example"
 
 
-def test_analytics_count_widget_events(client, keys):
+def session_token(client, merchant, sku):
+    """The try-on session token the embed page hands its widget."""
+    page = client.get(f"/embed/{merchant}/{sku}").get_data(as_text=True)
+    return re.search(r'data-session="([^"]+)"', page).group(1)
+
+
+def test_analytics_count_each_event_once_per_session(client, keys):
     key = auth(keys["alpha"])
     client.post("/api/v1/merchant/products", json={**lipstick("counted"), "published": True}, headers=key)
-    for event in ("product_tried", "snapshot_taken", "add_to_cart", "add_to_cart"):
-        response = client.post(
-            "/api/v1/events", data=json.dumps({"merchant": "alpha", "product": "counted", "event": event})
-        )
+    first, second = session_token(client, "alpha", "counted"), session_token(client, "alpha", "counted")
+    answers = []
+    for token, event in (
+        (first, "product_tried"),
+        (first, "snapshot_taken"),
+        (first, "add_to_cart"),
+        (first, "add_to_cart"),  # a repeat in the same session
+        (second, "add_to_cart"),
+    ):
+        body = {"merchant": "alpha", "product": "counted", "event": event, "session": token}
+        response = client.post("/api/v1/events", data=json.dumps(body))
         assert response.status_code == 200
-    hacked = client.post("/api/v1/events", data=json.dumps({"merchant": "alpha", "sku": "counted", "event": "hacked"}))
+        answers.append(response.json["recorded"])
+    assert answers == [True, True, True, False, True]
+    hacked = client.post(
+        "/api/v1/events", json={"merchant": "alpha", "sku": "counted", "event": "hacked", "session": first}
+    )
     assert hacked.status_code == 400 and hacked.json["error"]["code"] == "invalid_event"
     counts = client.get("/api/v1/merchant/analytics", headers=key).json["products"]["counted"]
     assert counts == {"session": 0, "product_tried": 1, "snapshot_taken": 1, "add_to_cart": 2}
+
+
+@pytest.mark.parametrize("token", [None, "", "forged", "x.y.z", 42])
+def test_events_without_a_genuine_session_are_refused(client, keys, token):
+    key = auth(keys["alpha"])
+    client.post("/api/v1/merchant/products", json={**lipstick("guarded"), "published": True}, headers=key)
+    genuine = session_token(client, "alpha", "guarded")
+    forged = {"forged": genuine[:-2] + ("AA" if not genuine.endswith("AA") else "BB"), "x.y.z": "x.y.z"}
+    body = {"merchant": "alpha", "sku": "guarded", "event": "add_to_cart", "session": forged.get(token, token)}
+    response = client.post("/api/v1/events", json=body)
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_session"
+    assert "guarded" not in client.get("/api/v1/merchant/analytics", headers=key).json["products"]
+
+
+def test_a_session_token_is_for_its_merchant_only(client, keys):
+    for slug, name in (("alpha", "a"), ("beta", "b")):
+        client.post(
+            "/api/v1/merchant/products", json={**lipstick(f"own-{name}"), "published": True}, headers=auth(keys[slug])
+        )
+    client.put("/api/v1/merchant/origins", json={"origins": ["*"]}, headers=auth(keys["beta"]))
+    alphas = session_token(client, "alpha", "own-a")
+    borrowed = client.post(
+        "/api/v1/events", json={"merchant": "beta", "sku": "own-b", "event": "add_to_cart", "session": alphas}
+    )
+    assert borrowed.status_code == 400 and borrowed.json["error"]["code"] == "invalid_session"
 
 
 def test_unknown_merchants_are_named_as_such(client):

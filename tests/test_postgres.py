@@ -86,8 +86,8 @@ def test_catalogue_on_postgresql(postgres_url, tmp_path):
     updated = update_product(shop, "frames", published=True, spec={"lens_opacity": 0.2})
     assert updated.published and updated.spec["lens_opacity"] == 0.2
     assert set_origins(shop, ["https://shop.example"]) == ["https://shop.example"]
-    for _ in range(3):
-        record_event(database, "add_to_cart", merchant_slug="pg-shop", sku="red")
+    for session_id in ("a", "b", "c", "c"):  # three sessions, the last one sending the event twice
+        record_event(database, "add_to_cart", merchant_slug="pg-shop", sku="red", session_id=session_id)
     assert usage(shop)["red"]["add_to_cart"] == 3
     delete_product(shop, "frames")
     assert [product.sku for product in list_products(shop)] == ["red"]

@@ -1,16 +1,20 @@
 """The live stream protocol against the real server (gunicorn on loopback)."""
 
 import json
+import re
 import struct
 
 import cv2
 import numpy as np
 import pytest
+import requests
 import websocket
 
 from tests.conftest import load_face
 from tests.support.server import local_server
 from tryon.model_file import resolve_model_path
+from tryon.store.accounts import create_merchant
+from tryon.store.database import Database
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +99,27 @@ def test_sessions_beyond_capacity_are_refused_politely(server):
     assert answer["code"] == "busy"
     for ws in (first, second, third):
         ws.close()
+
+
+def test_a_session_counts_once_however_often_it_reconnects(tmp_path):
+    """The stream counts "session" once per embed page's token: reconnects (the widget's, after a lost
+    connection) do not inflate it, a stream without a genuine token is served but not counted."""
+    database = Database(f"sqlite:///{tmp_path / 'tryon.db'}")
+    database.migrate()
+    key = create_merchant(database, "reconnects", name="Reconnects")[1]
+    database.close()
+    env = {"TRYON_DATA_DIR": str(tmp_path), "TRYON_MODEL_PATH": str(resolve_model_path())}
+    with local_server(env) as (base, _pid):
+        auth = {"Authorization": f"Bearer {key}"}
+        body = {"sku": "red-1", "name": "Red", "kind": "lipstick", "spec": {"colour": "#aa1122"}, "published": True}
+        assert requests.post(f"{base}/api/v1/merchant/products", json=body, headers=auth, timeout=10).status_code == 201
+        page = requests.get(f"{base}/embed/reconnects/red-1", timeout=10).text
+        token = re.search(r'data-session="([^"]+)"', page).group(1)
+        socket_base = base.replace("http", "ws", 1)
+        for session in (token, token, token, "forged"):
+            url = f"{socket_base}/api/v1/stream?merchant=reconnects&products=red-1&session={session}"
+            ws = websocket.create_connection(url, timeout=20)
+            assert json.loads(ws.recv())["type"] == "ready"
+            ws.close()
+        counts = requests.get(f"{base}/api/v1/merchant/analytics", headers=auth, timeout=10).json()["products"]
+        assert counts["red-1"]["session"] == 1

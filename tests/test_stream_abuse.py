@@ -16,7 +16,8 @@ from tryon.config import PROJECT_ROOT, Settings, available_cores, default_max_st
 from tryon.model_file import resolve_model_path
 from tryon.products import BuiltinCatalog
 from tryon.web import create_app
-from tryon.web.stream import MAX_MESSAGE_BYTES, MAX_PRODUCTS, client_address
+from tryon.web.clients import client_address
+from tryon.web.stream import MAX_MESSAGE_BYTES, MAX_PRODUCTS
 
 SLOTS, PER_CLIENT, IDLE_S, SEND_TIMEOUT_S = 3, 2, 4, 2
 

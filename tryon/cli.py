@@ -1,6 +1,6 @@
 """Command line: `tryon render`, `tryon products`, `tryon fetch-model`, `tryon merchant`, `tryon serve`,
-and the start-up steps `tryon init-db`, `tryon seed-demo`, `tryon collect-blobs` (`tryon prepare` runs all
-three), which scripts/serve.sh runs before the server starts."""
+and the start-up steps `tryon init-db`, `tryon seed-demo`, `tryon collect-blobs`, `tryon forget-sessions`
+(`tryon prepare` runs them all), which scripts/serve.sh runs before the server starts."""
 
 from __future__ import annotations
 
@@ -136,10 +136,18 @@ def collect_blobs(store: Store, settings: Settings) -> str:
     return f"{collect_garbage(store)} unreferenced blobs removed"
 
 
+def forget_old_sessions(store: Store, settings: Settings) -> str:
+    """Drop which events expired try-on sessions have counted (the counts stay)."""
+    from tryon.store.analytics import forget_sessions
+
+    return f"{forget_sessions(store.db)} expired session marks dropped"
+
+
 PREPARE_STEPS: dict[str, tuple[Callable[[Store, Settings], str], str]] = {  # name: (step, help)
     "init-db": (init_db, "create or upgrade the catalogue database's schema (safe to run again)"),
     "seed-demo": (seed_demo_store, "add the demo store with the built-in products (once; after init-db)"),
     "collect-blobs": (collect_blobs, "remove product images no product uses (after init-db)"),
+    "forget-sessions": (forget_old_sessions, "drop the analytics' marks of expired try-on sessions (after init-db)"),
 }
 
 

@@ -68,6 +68,13 @@ class Settings:
     storage_url: where product images go (TRYON_STORAGE_URL): a directory, or s3://bucket/prefix.
     s3_endpoint: the S3-compatible server of an s3:// storage_url (TRYON_S3_ENDPOINT), e.g. MinIO.
     behind_proxy: trust a TLS proxy's X-Forwarded-Proto/Host/For headers (TRYON_BEHIND_PROXY=1).
+    allowed_hosts: the host names the service answers to (TRYON_ALLOWED_HOSTS, comma-separated; ".example.com"
+        includes its subdomains); a request naming another Host is a 400, so a page reached through
+        someone else's DNS name (DNS rebinding) is never taken for the service's own. Default: loopback.
+    secret_key: signs shoppers' session tokens (TRYON_SECRET_KEY); every instance of one service needs the
+        same. When unset, a key is made once and kept in data_dir (fine for one machine).
+    rate_limits: per-address request limits on the public API and on failed API-key attempts
+        (TRYON_RATE_LIMITS, default on; 0 turns them off, for load tests from one address).
     """
 
     data_dir: Path
@@ -81,6 +88,9 @@ class Settings:
     max_streams_per_client: int = 3
     stream_idle_s: float = 60.0
     stream_send_timeout_s: float = 10.0
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    secret_key: str | None = None
+    rate_limits: bool = True
 
     @property
     def database(self) -> str:
@@ -101,4 +111,12 @@ class Settings:
             max_streams_per_client=int(os.environ.get("TRYON_MAX_STREAMS_PER_CLIENT") or 3),
             stream_idle_s=float(os.environ.get("TRYON_STREAM_IDLE_S") or 60),
             stream_send_timeout_s=float(os.environ.get("TRYON_STREAM_SEND_TIMEOUT_S") or 10),
+            allowed_hosts=_host_list(os.environ.get("TRYON_ALLOWED_HOSTS")) or cls.allowed_hosts,
+            secret_key=os.environ.get("TRYON_SECRET_KEY") or None,
+            rate_limits=os.environ.get("TRYON_RATE_LIMITS") != "0",
         )
+
+
+def _host_list(value: str | None) -> tuple[str, ...]:
+    """Host names from a comma-separated list (empty for None or blanks)."""
+    return tuple(host.strip().lower() for host in (value or "").split(",") if host.strip())

@@ -50,3 +50,7 @@ class ConflictError(TryOnError):
 
 class VersionConflictError(ConflictError):
     """An edit made on a version of a product that has been changed since (HTTP If-Match)."""
+
+
+class InvalidSessionError(TryOnError):
+    """A try-on session token that is missing, forged, for another merchant or expired."""

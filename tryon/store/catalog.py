@@ -19,10 +19,16 @@ from tryon.store.records import ProductRecord
 
 
 class RendererCache:
-    """Built renderers by (product id, version), shared by all requests; least recently used go first."""
+    """Built renderers by (product id, version), shared by all requests and all merchants.
+
+    When full it evicts the least recently used renderer of the merchant holding the most, so one
+    merchant's huge catalogue (or a crawler walking it) only ever evicts that merchant's own while
+    others hold fewer; a product's older versions go as soon as a newer one is built.
+    """
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[tuple[int, int], Product] = OrderedDict()
+        self._by_merchant: dict[int, OrderedDict[tuple[int, int], Product]] = {}
+        self._count = 0
         self._size = size
         self._lock = threading.Lock()
 
@@ -30,15 +36,30 @@ class RendererCache:
         """The product's renderer, built from its stored data and images unless it is cached."""
         key = (product.id, product.version)
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
+            entries = self._by_merchant.get(product.merchant_id)
+            if entries is not None and key in entries:
+                entries.move_to_end(key)
+                return entries[key]
         renderer = build_product(product.kind, product.spec, {name: blobs.get(k) for name, k in product.assets.items()})
         with self._lock:
-            self._items[key] = renderer
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            entries = self._by_merchant.setdefault(product.merchant_id, OrderedDict())
+            for stale in [cached for cached in entries if cached[0] == product.id and cached != key]:
+                del entries[stale]
+                self._count -= 1
+            if key not in entries:
+                self._count += 1
+            entries[key] = renderer
+            while self._count > self._size:
+                largest = max(self._by_merchant.values(), key=len)
+                largest.popitem(last=False)
+                self._count -= 1
+            self._by_merchant = {merchant: held for merchant, held in self._by_merchant.items() if held}
         return renderer
+
+    def held(self) -> dict[int, int]:
+        """How many renderers each merchant (by id) has in the cache."""
+        with self._lock:
+            return {merchant: len(entries) for merchant, entries in self._by_merchant.items()}
 
 
 def build_product(kind: str, spec: dict, images: dict[str, bytes]) -> Product:

@@ -11,10 +11,11 @@ from tryon.config import Settings
 from tryon.web.api import api
 from tryon.web.errors import register_error_handlers
 from tryon.web.headers import add_security_headers
+from tryon.web.limits import init_limits
 from tryon.web.memory import release_memory
 from tryon.web.merchant_api import merchant_api
 from tryon.web.openapi import openapi
-from tryon.web.public import add_cors_headers, answer_preflight
+from tryon.web.public import add_cors_headers, answer_preflight, check_host
 from tryon.web.services import Services
 from tryon.web.site import site
 from tryon.web.stream import init_stream
@@ -32,10 +33,13 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app = Flask(__name__, static_folder=None)
     if settings.behind_proxy:  # trust X-Forwarded-Proto/Host from a TLS proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, JSON_SORT_KEYS=False)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, JSON_SORT_KEYS=False, TRUSTED_HOSTS=list(settings.allowed_hosts)
+    )
     app.config.update(config)
     app.extensions["tryon"] = Services(settings)
     register_error_handlers(app)
+    app.before_request(check_host)
     app.before_request(answer_preflight)
     app.after_request(add_cors_headers)
     app.after_request(add_security_headers)
@@ -45,4 +49,5 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.register_blueprint(merchant_api, url_prefix="/api/v1/merchant")
     app.register_blueprint(openapi, url_prefix="/api/v1")
     init_stream(app)
+    init_limits(app, settings)
     return app

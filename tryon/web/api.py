@@ -149,14 +149,18 @@ def render_batch() -> ResponseReturnValue:
 
 @api.post("/events")
 def widget_event() -> ResponseReturnValue:
-    """Count a widget event: {"merchant", "sku", "event": snapshot_taken | add_to_cart | ...} ("product"
-    is still accepted for "sku")."""
+    """Count a widget event: {"merchant", "sku", "event": snapshot_taken | add_to_cart | ..., "session": the
+    token of the embed page} ("product" is still accepted for "sku"). Each event counts once per
+    session and product: {"recorded": false} for a repeat."""
     data = json_object(force=True)
     if "sku" not in data and "product" in data:
         data = {**data, "sku": data["product"]}
     if not data.get("sku") or not data.get("event"):
-        raise ApiError(400, "bad_event", 'send JSON {"merchant", "sku", "event"}')
+        raise ApiError(400, "bad_event", 'send JSON {"merchant", "sku", "event", "session"}')
     slug = str(data.get("merchant") or merchant_slug())
     public_catalog(slug)
-    record_event(services().db, str(data["event"]), merchant_slug=slug, sku=str(data["sku"]))
-    return jsonify(recorded=True)
+    session_id = services().tokens.session_id(data.get("session"), slug)
+    counted = record_event(
+        services().db, str(data["event"]), merchant_slug=slug, sku=str(data["sku"]), session_id=session_id
+    )
+    return jsonify(recorded=counted)

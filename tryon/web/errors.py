@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from tryon.errors import (
@@ -16,6 +17,7 @@ from tryon.errors import (
     InvalidImageError,
     InvalidKeyError,
     InvalidOriginError,
+    InvalidSessionError,
     InvalidSlugError,
     ProductError,
     UnknownMerchantError,
@@ -47,6 +49,7 @@ _KNOWN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidOriginError, 400, "invalid_origin"),
     (InvalidKeyError, 404, "unknown_key"),
     (InvalidEventError, 400, "invalid_event"),
+    (InvalidSessionError, 400, "invalid_session"),
     (UnknownMerchantError, 404, "unknown_merchant"),
     (UnknownProductError, 404, "unknown_product"),
     (ProductError, 400, "invalid_product"),
@@ -61,6 +64,10 @@ def describe(error: Exception) -> ErrorDescription:
     """The status, code and message for an exception; INTERNAL_ERROR (no details) for an unexpected one."""
     if isinstance(error, ApiError):
         return ErrorDescription(error.status, error.code, error.message)
+    if isinstance(error, RateLimitExceeded):
+        return ErrorDescription(
+            429, "rate_limited", f"too many requests from this address ({error.description}); wait a moment"
+        )
     if isinstance(error, HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
         return ErrorDescription(error.code or 500, code, error.description or error.name)

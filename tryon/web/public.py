@@ -19,6 +19,12 @@ def merchant_slug() -> str:
     return request.values.get("merchant") or DEMO_MERCHANT
 
 
+def check_host() -> None:
+    """before_request hook: refuse (400) a Host the service does not answer to (Settings.allowed_hosts,
+    Flask's TRUSTED_HOSTS), so the same-origin check below can take Host for the service's own."""
+    _ = request.host  # raises werkzeug's SecurityError, a 400, for an untrusted host
+
+
 def public_catalog(slug: str | None = None) -> StoreCatalog:
     """The published catalogue of the request's merchant, after the origin check."""
     catalog = services().catalog(slug or merchant_slug())

@@ -16,13 +16,15 @@ from tryon.store.blobs import BlobStore, open_blob_store
 from tryon.store.catalog import RendererCache, StoreCatalog
 from tryon.store.database import Database
 from tryon.tracking import FaceTracker
+from tryon.web.tokens import SessionTokens, local_secret
 
 DEMO_MERCHANT = "demo"
 
 
 class Services:
     """Long-lived objects of one app: the catalogue database and blob store (prepared beforehand by
-    `tryon prepare`), the renderer cache, and still-image trackers, created on first use and reused."""
+    `tryon prepare`), the renderer cache, session tokens, and still-image trackers, created on first
+    use and reused."""
 
     def __init__(self, settings: Settings, still_trackers: int = 2) -> None:
         """Open the catalogue as it is: preparing it (schema, demo store, stray blobs) is `tryon prepare`'s job."""
@@ -31,6 +33,7 @@ class Services:
         self.db = Database(settings.database)
         self.blobs: BlobStore = open_blob_store(settings.storage_url, settings.data_dir / "blobs", settings.s3_endpoint)
         self.renderers = RendererCache()
+        self._tokens: SessionTokens | None = None
         self._still_pool: queue.LifoQueue[FaceTracker | None] = queue.LifoQueue()
         self._still_capacity = still_trackers
         self._created = 0
@@ -40,6 +43,15 @@ class Services:
     def catalog(self, merchant: str = DEMO_MERCHANT, published_only: bool = True) -> StoreCatalog:
         """A merchant's catalogue (UnknownMerchantError for an unknown merchant)."""
         return StoreCatalog(self.db, self.blobs, self.renderers, merchant, published_only)
+
+    @property
+    def tokens(self) -> SessionTokens:
+        """Try-on session tokens, signed with settings.secret_key or the key kept in data_dir (made on
+        first use, not when the app is created)."""
+        with self._lock:
+            if self._tokens is None:
+                self._tokens = SessionTokens(self.settings.secret_key or local_secret(self.settings.data_dir))
+            return self._tokens
 
     def sample_faces(self) -> SampleFaces:
         """The preview faces (assets/sample-faces), tracked once."""

@@ -44,7 +44,8 @@ def embed(sku: str, merchant: str = DEMO_MERCHANT) -> ResponseReturnValue:
         raise UnknownProductError(f"unknown product {sku!r}")
     host = request.args.get("host", "")
     host_origin = host if urlparse(host).scheme in ("http", "https") else "*"
-    html = render_template("embed.html", sku=sku, merchant=merchant, host_origin=host_origin)
+    token = services().tokens.issue(merchant)  # this page view is one try-on session (analytics)
+    html = render_template("embed.html", sku=sku, merchant=merchant, host_origin=host_origin, session=token)
     response = make_response(html)
     response.headers["Permissions-Policy"] = "camera=(self)"
     response.headers["Content-Security-Policy"] = frame_ancestors(catalog)

@@ -40,10 +40,10 @@ from simple_websocket import ConnectionError as HandshakeError
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import ProtocolError
 
-from tryon.config import Settings
-from tryon.errors import TryOnError
+from tryon.errors import InvalidSessionError, TryOnError
 from tryon.model_file import resolve_model_path
 from tryon.store.analytics import record_event
+from tryon.web.clients import client_address
 from tryon.web.errors import ApiError, ErrorDescription, describe
 from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import Services, services
@@ -217,16 +217,6 @@ class ClientStreams:
                 del self._live[client]
 
 
-def client_address(settings: Settings) -> str:
-    """The shopper's address: behind a trusted proxy (behind_proxy) the last X-Forwarded-For entry,
-    the address the proxy saw (deploy/nginx.conf sets it to exactly that); otherwise the peer's."""
-    if settings.behind_proxy:
-        forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.remote_addr or "unknown"
-
-
 @stream.route("/stream", websocket=True)
 def live_stream() -> Response:
     """One shopper's session (see the module's docstring for how it ends)."""
@@ -316,9 +306,15 @@ def _open_session(shared: Services) -> StreamSession:
 
 
 def _count_sessions(shared: Services, skus: list[str]) -> None:
-    """Each product a session starts with counts as a try-on session in the merchant's analytics."""
+    """Each product a session starts with counts as a try-on session in the merchant's analytics, once
+    per embed page's session token (`session`; reconnects do not count again, a stream without a
+    valid token is served but not counted)."""
+    try:
+        session_id = shared.tokens.session_id(request.args.get("session"), merchant_slug())
+    except InvalidSessionError:
+        return
     for sku in skus:
-        record_event(shared.db, "session", merchant_slug=merchant_slug(), sku=sku)
+        record_event(shared.db, "session", merchant_slug=merchant_slug(), sku=sku, session_id=session_id)
 
 
 def _serve(ws: StreamSocket, session: StreamSession, idle_s: float) -> tuple[int, str | None]:
