@@ -2,6 +2,7 @@
 slow and hostile HTTP clients, on loopback ports: they wait on nginx, and the service goes on."""
 
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -105,8 +106,12 @@ def raw_request(front, head):
     with tls_context().wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5)) as conn:
         conn.sendall(head)
         answer = b""
-        while chunk := conn.recv(65536):
+        while b"\r\n\r\n" not in answer and (chunk := conn.recv(65536)):
             answer += chunk
+        headers = answer.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+        length = re.search(r"(?im)^content-length:\s*(\d+)", headers)
+        while length and len(answer.split(b"\r\n\r\n", 1)[1]) < int(length.group(1)) and (chunk := conn.recv(65536)):
+            answer += chunk  # the body, as long as the head says (nginx may keep the connection open)
     status_line, rest = answer.split(b"\r\n", 1)
     return int(status_line.split()[1]), rest.decode(errors="replace")
 
