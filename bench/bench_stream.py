@@ -1,17 +1,23 @@
 """Load test of the live stream: N concurrent WebSocket sessions on loopback for a fixed time.
 
 Starts the production server (gunicorn, as scripts/serve.sh does) on a free loopback port unless
---url names a running one, then runs the sessions: each sends 640x480 JPEG frames of a real face in
-synthetic motion with two frames in flight, as the widget does. Prints per-session fps, latency
-p50/p95 (frame sent -> rendered frame back), errors, and the server's resident memory.
+--url names a running one, then runs the sessions: each sends 640x480 JPEG frames of a real face with
+two frames in flight, as the widget does: a webcam-like talking-head clip (tests/support/clips.py:
+rest, sways, a nod, talking, blinks, fresh noise in every frame; the default) or the photo in brisk
+synthetic motion (--clip motion, the model's worst case). Prints per-session fps, latency p50/p95
+(frame sent -> rendered frame back), errors, the server's resident memory, and the capacity model:
+the server's CPU time per displayed frame per session, and how many sessions one core serves at
+30 fps. --compare runs each load twice, with the model on every frame (TRYON_STREAM_REUSE=0) and
+skipping it where the face did not change (the default).
 
-    .venv/bin/python bench/bench_stream.py --sessions 1 4 --seconds 10
+    .venv/bin/python bench/bench_stream.py --sessions 4 8 --seconds 10 --compare
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import struct
 import sys
@@ -26,10 +32,12 @@ import websocket
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: the shared test photos' motion
 
-from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms  # noqa: E402
+from tests.support.clips import ClipMaker, talking_head  # noqa: E402
+from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms
 from tests.support.server import local_server
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
+from tryon.tracking import FaceTracker
 
 IN_FLIGHT = 2
 
@@ -43,12 +51,18 @@ class SessionResult:
     seconds: float = 0.0
 
 
-def clip_frames(photo: Path, count: int = 60) -> list[bytes]:
+def clip_frames(photo: Path, clip: str) -> list[bytes]:
+    """JPEGs of the talking-head clip (300 frames) or of the photo in synthetic motion (60 frames)."""
     canvas = fit_to_canvas(cv2.imread(str(photo)))
-    return [
-        cv2.imencode(".jpg", apply_transform(canvas, p)[0], [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
-        for p in motion_transforms(count)
-    ]
+    if clip == "motion":
+        frames = [apply_transform(canvas, p)[0] for p in motion_transforms(60)]
+    else:
+        with FaceTracker(resolve_model_path()) as tracker:
+            face = tracker.detect(canvas).primary
+        assert face is not None, photo
+        maker = ClipMaker(canvas, face.landmarks)
+        frames = [maker.frame(pose, seed=index) for index, pose in enumerate(talking_head(300))]
+    return [cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes() for frame in frames]
 
 
 def run_session(url: str, products: str, frames: list[bytes], seconds: float, result: SessionResult) -> None:
@@ -87,20 +101,42 @@ def run_session(url: str, products: str, frames: list[bytes], seconds: float, re
         result.errors.append(repr(exc))
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MiB (Linux /proc)."""
-    total = 0
-    pending = [pid]
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (Linux /proc)."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        found.append(current)
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MiB."""
+    total = 0
+    for current in process_tree(pid):
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
         except (OSError, StopIteration):
             continue
     return total / 1024.0
+
+
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system, all threads) each process of the tree has used so far."""
+    used = {}
+    for current in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            used[current] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return used
 
 
 def run_load(url: str, pid: int | None, sessions: int, seconds: float, products: str, frames: list[bytes]) -> None:
@@ -114,6 +150,7 @@ def run_load(url: str, pid: int | None, sessions: int, seconds: float, products:
             peak[0] = max(peak[0], rss_mb(pid)) if pid else 0.0
 
     sampler = threading.Thread(target=sample_memory)
+    cpu_before = cpu_by_process(pid) if pid else {}
     sampler.start()
     for thread in threads:
         thread.start()
@@ -121,6 +158,8 @@ def run_load(url: str, pid: int | None, sessions: int, seconds: float, products:
         thread.join()
     done.set()
     sampler.join()
+    cpu_after = cpu_by_process(pid) if pid else {}
+    server_cpu_s = sum(used - cpu_before.get(process, 0.0) for process, used in cpu_after.items())
     print(f"\n{sessions} session(s), {seconds:.0f} s, products {products}")
     for index, result in enumerate(results, 1):
         if result.latencies_ms:
@@ -136,6 +175,13 @@ def run_load(url: str, pid: int | None, sessions: int, seconds: float, products:
     total_fps = sum(r.frames / max(r.seconds, 1e-9) for r in results)
     errors = sum(len(r.errors) for r in results)
     print(f"  total {total_fps:.1f} fps, errors {errors}" + (f", server RSS peak {peak[0]:.0f} MiB" if pid else ""))
+    frames = sum(r.frames for r in results)
+    if pid and frames:
+        per_frame_ms = server_cpu_s / frames * 1000.0
+        print(
+            f"  capacity: server CPU {per_frame_ms:.1f} ms per displayed frame per session; "
+            f"{1000.0 / (30.0 * per_frame_ms):.1f} sessions per core at 30 fps"
+        )
 
 
 def main() -> None:
@@ -143,18 +189,26 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--products", default="round")
+    parser.add_argument("--clip", choices=["talking", "motion"], default="talking")
+    parser.add_argument("--compare", action="store_true", help="each load also with the model on every frame")
     parser.add_argument("--photo", type=Path, default=PROJECT_ROOT / "tests" / "data" / "faces" / "001_neutral.jpg")
     parser.add_argument("--url", help="ws://host:port of a running server (default: start one on loopback)")
     args = parser.parse_args()
-    frames = clip_frames(args.photo)
+    frames = clip_frames(args.photo, args.clip)
     if args.url:
         for sessions in args.sessions:
             run_load(args.url, None, sessions, args.seconds, args.products, frames)
         return
-    env = {"TRYON_MODEL_PATH": str(resolve_model_path()), "TRYON_MAX_STREAMS_PER_CLIENT": str(max(args.sessions) + 1)}
-    with local_server(env) as (base, pid):  # every bench session comes from 127.0.0.1
-        for sessions in args.sessions:
-            run_load(base.replace("http", "ws", 1), pid, sessions, args.seconds, args.products, frames)
+    env = {
+        "TRYON_MODEL_PATH": str(resolve_model_path()),
+        "TRYON_MAX_STREAMS_PER_CLIENT": str(max(args.sessions) + 1),
+        "TRYON_MAX_STREAMS": str(max(args.sessions) + 1),
+    }
+    for reuse in ("0", "1") if args.compare else ("1",):
+        print(f"\n== the model {'on every frame' if reuse == '0' else 'only where the face changed'}, {args.clip} clip")
+        with local_server({**env, "TRYON_STREAM_REUSE": reuse}) as (base, pid):  # every session is from 127.0.0.1
+            for sessions in args.sessions:
+                run_load(base.replace("http", "ws", 1), pid, sessions, args.seconds, args.products, frames)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,19 @@ from tests.conftest import load_face
 from tests.support.motion import Motion, apply_transform, fit_to_canvas, motion_transforms, move_points
 from tryon.anchor import AnchorSmoother
 from tryon.pipeline import StreamEngine
+from tryon.reuse import ReusingTracker
 from tryon.tracking import FaceTracker
 
 FPS = 30
 SETTLE_FRAMES = 15
 
 
-def lens_track(model_path, catalog, frames, smoothing):
-    """Lens centres (frames, 2, 2) placed by a streaming engine."""
+def lens_track(model_path, catalog, frames, smoothing, reuse=False):
+    """Lens centres (frames, 2, 2) placed by a streaming engine (skipping the model where it may, with `reuse`)."""
     glasses = catalog.get("round")
     with FaceTracker(model_path, video=True) as tracker:
-        engine = StreamEngine(tracker, smoother=AnchorSmoother() if smoothing else None)
+        source = ReusingTracker(tracker) if reuse else tracker
+        engine = StreamEngine(source, smoother=AnchorSmoother() if smoothing else None)
         track = []
         for index, frame in enumerate(frames):
             tracked = engine.track(frame, timestamp_ms=round(index * 1000 / FPS))
@@ -26,13 +28,14 @@ def lens_track(model_path, catalog, frames, smoothing):
     return np.array(track)
 
 
+@pytest.mark.parametrize("reuse", [False, True])
 @pytest.mark.parametrize("name", ["001_neutral.jpg", "103_neutral.jpg", "lisa4.jpg"])
-def test_glasses_follow_known_motion(model_path, catalog, name):
+def test_glasses_follow_known_motion(model_path, catalog, name, reuse):
     canvas = fit_to_canvas(load_face(name))
     moved = [apply_transform(canvas, parameters) for parameters in motion_transforms(60, Motion())]
     # The stream first sees the still photo, then 60 frames of shift + rotation + scale.
     frames = [canvas] * SETTLE_FRAMES + [frame for frame, _ in moved]
-    track = lens_track(model_path, catalog, frames, smoothing=True)
+    track = lens_track(model_path, catalog, frames, smoothing=True, reuse=reuse)
     reference = track[SETTLE_FRAMES - 1]
     inter_ocular = np.linalg.norm(reference[1] - reference[0])
     errors = (

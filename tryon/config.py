@@ -75,6 +75,8 @@ class Settings:
         same. When unset, a key is made once and kept in data_dir (fine for one machine).
     rate_limits: per-address request limits on the public API and on failed API-key attempts
         (TRYON_RATE_LIMITS, default on; 0 turns them off, for load tests from one address).
+    stream_reuse: live sessions run the landmark model only on frames where the face changed
+        (TRYON_STREAM_REUSE, default on; 0 runs it on every frame, as before tryon.reuse).
     """
 
     data_dir: Path
@@ -91,6 +93,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
     secret_key: str | None = None
     rate_limits: bool = True
+    stream_reuse: bool = True
 
     @property
     def database(self) -> str:
@@ -114,6 +117,7 @@ class Settings:
             allowed_hosts=_host_list(os.environ.get("TRYON_ALLOWED_HOSTS")) or cls.allowed_hosts,
             secret_key=os.environ.get("TRYON_SECRET_KEY") or None,
             rate_limits=os.environ.get("TRYON_RATE_LIMITS") != "0",
+            stream_reuse=os.environ.get("TRYON_STREAM_REUSE") != "0",
         )
 
 

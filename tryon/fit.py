@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -201,19 +202,28 @@ def upright_crop(frame: np.ndarray, face: Face) -> np.ndarray:
 
 
 class FaceMeasurer:
-    """Measures faces on upright crops, with an IMAGE-mode tracker it borrows (and does not close)."""
+    """Measures faces on upright crops with an IMAGE-mode tracker.
 
-    def __init__(self, tracker: FaceTracker) -> None:
-        if tracker.video:
+    The tracker is borrowed (a photo engine's own, never closed here) or, given `model_path`
+    instead, opened when there is something to measure and closed by `release`: a stream measures
+    only its first frontal frames, so its second graph lives only that long.
+    """
+
+    def __init__(self, tracker: FaceTracker | None = None, *, model_path: Path | None = None) -> None:
+        if tracker is not None and tracker.video:
             raise ValueError("FaceMeasurer needs an IMAGE-mode tracker")
-        self._tracker = tracker
+        if tracker is None and model_path is None:
+            raise ValueError("FaceMeasurer needs a tracker or a model path")
+        self._borrowed = tracker
+        self._model_path = model_path
+        self._owned: FaceTracker | None = None
 
     def measure(self, frame: np.ndarray, face: Face) -> FrameMeasurement:
         """Gate on pose and blinks with `face`, then measure on the upright crop of `frame`."""
         gate = usable_pose(face)
         if gate:
             return FrameMeasurement(False, gate)
-        upright = self._tracker.detect(upright_crop(frame, face)).primary
+        upright = self._tracker().detect(upright_crop(frame, face)).primary
         if upright is None:
             return FrameMeasurement(False, "face not found when measuring")
         scale = measure_frame(upright)
@@ -226,11 +236,27 @@ class FaceMeasurer:
             return shape
         return FrameMeasurement(True, "", scale.pd_mm, shape.face_width_mm * scale.pd_mm / shape.pd_mm, scale.iris_px)
 
+    def release(self) -> None:
+        """Close the tracker this measurer opened, if any (measuring again opens a new one)."""
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    close = release
+
+    def _tracker(self) -> FaceTracker:
+        if self._borrowed is not None:
+            return self._borrowed
+        if self._owned is None:
+            self._owned = FaceTracker(self._model_path)
+        return self._owned
+
 
 class FitEstimator:
     """Running measurements of one stream; reset when the face is lost (it may be someone else).
 
-    Measuring costs a second landmark pass, so it stops once `enough` frames have counted.
+    Measuring costs a second landmark pass, so it stops once `enough` frames have counted, and the
+    measurer's graph is released until a new face is to be measured.
     """
 
     def __init__(self, measurer: FaceMeasurer, enough: int = 30) -> None:
@@ -246,6 +272,8 @@ class FitEstimator:
             if measurement.usable:
                 self._measurements.append(measurement)
                 self._estimate = estimate(self._measurements)
+            if len(self._measurements) >= self.enough:
+                self.measurer.release()
         return self._estimate
 
     def reset(self) -> None:

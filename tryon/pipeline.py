@@ -3,7 +3,8 @@
 Two engines, chosen by what is being rendered, not by flags:
 - `PhotoEngine` (an IMAGE-mode tracker): every face of a still, each measured on that photo, so
   glasses are drawn at their true size; no temporal state.
-- `StreamEngine` (a VIDEO-mode tracker and a measurer with an IMAGE-mode tracker of its own): the
+- `StreamEngine` (a VIDEO-mode tracker, in a live session a `ReusingTracker` that runs the model only
+  where the face changed, and a measurer whose IMAGE-mode graph is open only while it measures): the
   largest face of each frame, its pose and light smoothed over time, measured over its first frontal
   frames; glasses start at the adult average PD and switch to the measured one once it is ready.
 Build them with `tryon.new_session`, which owns the trackers.
@@ -23,7 +24,7 @@ from tryon.camera import estimate_camera
 from tryon.fit import FaceMeasurer, FitEstimate, FitEstimator, estimate
 from tryon.lighting import LightSmoother, estimate_light
 from tryon.products import Product, in_layer_order
-from tryon.tracking import Detection, Face, FaceTracker
+from tryon.tracking import Detection, Face, FaceTracker, Tracker
 
 MIN_FRAMES_FOR_TRUE_SCALE = 5
 TYPICAL_PD_MM = 63.0  # adults' mean: a stream's scale until its own measurement is ready
@@ -41,7 +42,7 @@ class Tracked:
 class TryOnEngine:
     """What both engines share: drawing products on tracked faces. Subclasses implement `track`."""
 
-    def __init__(self, tracker: FaceTracker) -> None:
+    def __init__(self, tracker: Tracker) -> None:
         self.tracker = tracker
 
     def track(self, frame: np.ndarray, timestamp_ms: int | None = None) -> Tracked:
@@ -95,7 +96,7 @@ class StreamEngine(TryOnEngine):
     """
 
     def __init__(
-        self, tracker: FaceTracker, measurer: FaceMeasurer | None = None, *, smoother: AnchorSmoother | None = None
+        self, tracker: Tracker, measurer: FaceMeasurer | None = None, *, smoother: AnchorSmoother | None = None
     ) -> None:
         if not tracker.video:
             raise ValueError("StreamEngine needs a VIDEO-mode tracker")
@@ -105,7 +106,7 @@ class StreamEngine(TryOnEngine):
         self._estimator = FitEstimator(measurer) if measurer is not None else None
 
     @classmethod
-    def smoothed(cls, tracker: FaceTracker, measurer: FaceMeasurer | None = None) -> StreamEngine:
+    def smoothed(cls, tracker: Tracker, measurer: FaceMeasurer | None = None) -> StreamEngine:
         """The engine a live stream uses: pose smoothing on."""
         return cls(tracker, measurer, smoother=AnchorSmoother())
 

@@ -5,14 +5,15 @@ and reused; `render` makes a photo session when none is given.
 
 - `new_session("photo")`: stills; every face, each measured on the photo (glasses at true size).
 - `new_session("stream")`: video frames of one person in order (a live camera, a clip): the main
-  face, pose and light smoothed, measured over the first frontal frames (true size once measured).
+  face, pose and light smoothed, measured over the first frontal frames (true size once measured);
+  the landmark model runs only on frames where the face changed (`tryon.reuse`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -21,15 +22,22 @@ from tryon.fit import FaceMeasurer, FitEstimate
 from tryon.model_file import resolve_model_path
 from tryon.pipeline import PhotoEngine, StreamEngine, Tracked, TryOnEngine
 from tryon.products import BuiltinCatalog, Catalog, Product
+from tryon.reuse import ReusingTracker
 from tryon.tracking import FaceTracker
 
 SessionMode = Literal["photo", "stream"]
 
 
+class _Closeable(Protocol):
+    def close(self) -> None: ...
+
+
 class Session:
     """Trackers and the engine over them, for one mode of input; close it (or use `with`) when done."""
 
-    def __init__(self, mode: SessionMode, engine: TryOnEngine, trackers: list[FaceTracker], catalog: Catalog) -> None:
+    def __init__(
+        self, mode: SessionMode, engine: TryOnEngine, trackers: Sequence[_Closeable], catalog: Catalog
+    ) -> None:
         self.mode = mode
         self.engine = engine
         self.catalog = catalog
@@ -81,8 +89,8 @@ def new_session(
         tracker = FaceTracker(path, max_faces=max_faces)
         return Session(mode, PhotoEngine(tracker), [tracker], catalog)
     if mode == "stream":
-        live, measuring = FaceTracker(path, video=True), FaceTracker(path)
-        return Session(mode, StreamEngine.smoothed(live, FaceMeasurer(measuring)), [live, measuring], catalog)
+        live, measurer = ReusingTracker(FaceTracker(path, video=True)), FaceMeasurer(model_path=path)
+        return Session(mode, StreamEngine.smoothed(live, measurer), [live, measurer], catalog)
     raise ValueError(f"unknown session mode {mode!r}: use 'photo' or 'stream'")
 
 

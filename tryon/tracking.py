@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol, TypeGuard
 
 # MediaPipe's C++ logging reads this before the import below; the one use of the environment outside
 # `Settings`, which configures a library, not tryon.
@@ -87,6 +88,15 @@ class Detection:
     @property
     def primary(self) -> Face | None:
         return self.faces[0] if self.faces else None
+
+
+class Tracker(Protocol):
+    """What the engines track with: a `FaceTracker`, or a `ReusingTracker` over a VIDEO-mode one."""
+
+    @property
+    def video(self) -> bool: ...
+
+    def detect(self, frame_bgr: np.ndarray) -> Detection: ...
 
 
 class FaceTracker:
@@ -212,19 +222,20 @@ def _fit_confidence(landmarks: np.ndarray, matrix: np.ndarray, canonical: np.nda
     return float(np.exp(-((residual / max(inter_ocular, 1e-6) / 0.15) ** 2)))
 
 
+def usable_frame(frame: object) -> TypeGuard[np.ndarray]:
+    """Whether `frame` is an image the tracker takes: uint8 gray, BGR or BGRA, 16 px to MAX_FRAME_PIXELS."""
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.size == 0:
+        return False
+    if not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (3, 4))):
+        return False
+    height, width = frame.shape[:2]
+    return height >= 16 and width >= 16 and height * width <= MAX_FRAME_PIXELS
+
+
 def _to_rgb(frame: object) -> np.ndarray | None:
     """Contiguous RGB uint8 copy of a BGR/BGRA/gray frame, or None if it is not a usable image."""
-    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.size == 0:
+    if not usable_frame(frame):
         return None
     if frame.ndim == 2:
-        code = cv2.COLOR_GRAY2RGB
-    elif frame.ndim == 3 and frame.shape[2] == 3:
-        code = cv2.COLOR_BGR2RGB
-    elif frame.ndim == 3 and frame.shape[2] == 4:
-        code = cv2.COLOR_BGRA2RGB
-    else:
-        return None
-    height, width = frame.shape[:2]
-    if height < 16 or width < 16 or height * width > MAX_FRAME_PIXELS:
-        return None
-    return cv2.cvtColor(frame, code)
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB if frame.shape[2] == 4 else cv2.COLOR_BGR2RGB)

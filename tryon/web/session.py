@@ -22,6 +22,7 @@ from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
 from tryon.pipeline import StreamEngine, Tracked
 from tryon.products import Catalog, Product
+from tryon.reuse import ReusingTracker
 from tryon.sizing import glasses_tried, size_report
 from tryon.tracking import Face, FaceTracker
 
@@ -38,10 +39,21 @@ class FrameResult:
 
 
 class StreamSession:
-    """Renders one stream's frames with a VIDEO-mode tracker; close it when the stream ends."""
+    """Renders one stream's frames with a VIDEO-mode tracker; close it when the stream ends.
+
+    reuse: run the landmark model only on frames where the face changed (`tryon.reuse`); off, on
+    every frame. The measuring graph is open only while the face is being measured.
+    """
 
     def __init__(
-        self, catalog: Catalog, model_path: Path, skus: list[str], quality: int = 80, *, partial: bool = False
+        self,
+        catalog: Catalog,
+        model_path: Path,
+        skus: list[str],
+        quality: int = 80,
+        *,
+        partial: bool = False,
+        reuse: bool = True,
     ) -> None:
         self.catalog = catalog
         self.quality = quality
@@ -50,9 +62,10 @@ class StreamSession:
         self.products: list[Product] = []
         self.set_products(skus)
         self._widths = catalog.glasses_widths()
-        self._tracker = FaceTracker(model_path, video=True)
-        self._measuring_tracker = FaceTracker(model_path)  # upright crops for PD and face width
-        self._engine = StreamEngine.smoothed(self._tracker, FaceMeasurer(self._measuring_tracker))
+        tracker = FaceTracker(model_path, video=True)
+        self._tracker: FaceTracker | ReusingTracker = ReusingTracker(tracker) if reuse else tracker
+        self._measurer = FaceMeasurer(model_path=model_path)  # upright crops for PD and face width
+        self._engine = StreamEngine.smoothed(self._tracker, self._measurer)
 
     def set_products(self, skus: list[str]) -> None:
         """Switch what is being tried on; ProductError (nothing changed) for an unknown id."""
@@ -109,7 +122,7 @@ class StreamSession:
 
     def close(self) -> None:
         self._tracker.close()
-        self._measuring_tracker.close()
+        self._measurer.close()
 
 
 def _ms(start: float, end: float) -> float:

@@ -302,7 +302,9 @@ def _open_session(shared: Services) -> StreamSession:
     """The session the request asks for (`merchant`, `products`, `partial`), after the origin check."""
     skus, _ignored = _capped(request.args.get("products", "").split(","))
     partial = request.args.get("partial") == "1"
-    return StreamSession(public_catalog(), resolve_model_path(shared.settings), skus, partial=partial)
+    return StreamSession(
+        public_catalog(), resolve_model_path(shared.settings), skus, partial=partial, reuse=shared.settings.stream_reuse
+    )
 
 
 def _count_sessions(shared: Services, skus: list[str]) -> None:

@@ -1,0 +1,146 @@
+"""Tracking benchmark: how much of the landmark model a live stream still pays, and what it costs.
+
+Renders talking-head clips of the shared faces (tests/support/clips.py: rest, sways, a nod, talking,
+blinks; dim warm light, soft optics, fresh sensor noise each frame) and runs each through the
+stream engine twice in the same run: with the model on every frame (before) and with the
+`ReusingTracker` (after), both with pose smoothing, glasses drawn. Prints per clip:
+
+- model invocations per frame;
+- CPU per frame (tracking, anchor and light, drawing the glasses) as a ratio to one landmark
+  inference, measured in the same run (CPU time of the process: MediaPipe's threads count);
+- the glasses' placement difference against the model on every frame (lens centres and the front's
+  corners, % of the eye distance): mean and max;
+- the lip landmarks' difference (mean over the lip contours, % of the eye distance) on frames where
+  the mouth moves: mean and max.
+
+    .venv/bin/python bench/bench_tracking.py [--frames 300] [--faces 001_neutral.jpg 103_neutral.jpg ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: the clips
+
+from tests.support.clips import ClipMaker, talking_head
+from tests.support.motion import fit_to_canvas
+from tryon.config import PROJECT_ROOT, Settings
+from tryon.glasses import GlassesRenderer
+from tryon.makeup.landmarks import LIPS_INNER, LIPS_OUTER
+from tryon.model_file import resolve_model_path
+from tryon.pipeline import StreamEngine
+from tryon.products import BuiltinCatalog
+from tryon.reuse import Decision, ReusingTracker
+from tryon.tracking import FaceTracker
+
+FACES = PROJECT_ROOT.parent / "shared" / "faces"
+LIPS = list(LIPS_OUTER + LIPS_INNER)
+
+
+@dataclass
+class Run:
+    """One pass over a clip: per frame, the glasses' key points, lips, eye distance and CPU seconds."""
+
+    points: np.ndarray  # (frames, 6, 2): lens centres and the front's corners
+    lips: np.ndarray  # (frames, 40, 2)
+    eye_distance: np.ndarray  # (frames,)
+    cpu_s: np.ndarray  # (frames,)
+    inference_cpu_s: float  # mean CPU of one model call (before) or 0
+    invocations: int
+
+
+def run(frames: list[np.ndarray], glasses: GlassesRenderer, model_path: Path, reuse: bool) -> Run:
+    tracker = FaceTracker(model_path, video=True)
+    source: FaceTracker | ReusingTracker = ReusingTracker(tracker) if reuse else tracker
+    engine = StreamEngine.smoothed(source)
+    points, lips, distances, cpu = [], [], [], []
+    corners = np.array([[0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]], np.float64)
+    box = glasses.asset.front_box
+    corners[:, 0] = box[0] + corners[:, 0] * (box[2] - box[0])
+    corners[:, 1] = box[1] + corners[:, 1] * (box[3] - box[1])
+    try:
+        for index, frame in enumerate(frames):
+            start = time.process_time()
+            tracked = engine.track(frame, timestamp_ms=round(index * 1000 / 30))
+            engine.draw(frame, tracked, [glasses])
+            cpu.append(time.process_time() - start)
+            face, anchor = tracked.faces[0]
+            placement = glasses.placement(anchor)
+            front = corners @ placement.front.T
+            points.append(np.vstack([placement.lens_centres_px, front[:, :2] / front[:, 2:]]))
+            lips.append(face.landmarks[LIPS, :2])
+            distances.append(face.inter_ocular_px)
+        invocations = source.decisions[Decision.INFER] if isinstance(source, ReusingTracker) else len(frames)
+        model_s = _model_cpu(tracker, frames[:60]) if not reuse else 0.0
+    finally:
+        tracker.close()
+    return Run(np.array(points), np.array(lips), np.array(distances), np.array(cpu), model_s, invocations)
+
+
+def _model_cpu(tracker: FaceTracker, frames: list[np.ndarray]) -> float:
+    """Mean CPU seconds of one landmark inference (VIDEO mode, frames in order)."""
+    start = time.process_time()
+    for frame in frames:
+        tracker.detect(frame)
+    return (time.process_time() - start) / len(frames)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--faces", nargs="+", default=["london/001_neutral.jpg", "london/103_neutral.jpg", "lisa2.jpg"])
+    parser.add_argument("--products", default="round")
+    args = parser.parse_args()
+    model_path = resolve_model_path()
+    catalog = BuiltinCatalog(Settings.from_env().assets_dir)
+    glasses = catalog.get(args.products)
+    assert isinstance(glasses, GlassesRenderer)
+    poses = talking_head(args.frames)
+    mouth_moving = np.array([i > 0 and abs(p.jaw - poses[i - 1].jaw) > 1e-3 for i, p in enumerate(poses)])
+    print(f"talking-head clips, {args.frames} frames at 30 fps, 640x480, glasses {args.products}")
+    print(f"  mouth moving on {mouth_moving.mean():.0%} of frames; before = the model on every frame")
+    totals = []
+    with FaceTracker(model_path) as still:
+        for name in args.faces:
+            canvas = fit_to_canvas(cv2.imread(str(FACES / name)))
+            found = still.detect(canvas).primary
+            assert found is not None, name
+            maker = ClipMaker(canvas, found.landmarks)
+            frames = [maker.frame(pose, seed=index) for index, pose in enumerate(poses)]
+            before, after = run(frames, glasses, model_path, False), run(frames, glasses, model_path, True)
+            model = before.inference_cpu_s
+            placement = np.linalg.norm(after.points - before.points, axis=2).mean(axis=1) / before.eye_distance
+            lips = np.linalg.norm(after.lips - before.lips, axis=2).mean(axis=1)[mouth_moving]
+            lips /= before.eye_distance[mouth_moving]
+            row = (
+                after.invocations / len(frames),
+                before.cpu_s.mean() / model,
+                after.cpu_s.mean() / model,
+                placement.mean(),
+                placement.max(),
+                lips.mean(),
+                lips.max(),
+            )
+            totals.append(row)
+            print(
+                f"  {name:<24} inference {model * 1000:5.2f} ms CPU | model calls/frame {row[0]:.2f} | "
+                f"CPU/frame {row[1]:.2f} -> {row[2]:.2f} x inference | placement mean {row[3]:.2%} max "
+                f"{row[4]:.2%} IOD | lips while talking mean {row[5]:.2%} max {row[6]:.2%} IOD"
+            )
+    mean = np.mean(totals, axis=0)
+    print(
+        f"  {'mean':<24} {'':>25} | model calls/frame {mean[0]:.2f} | CPU/frame {mean[1]:.2f} -> {mean[2]:.2f} x "
+        f"inference | placement mean {mean[3]:.2%} max {np.max(totals, axis=0)[4]:.2%} IOD | lips while talking "
+        f"mean {mean[5]:.2%} max {np.max(totals, axis=0)[6]:.2%} IOD"
+    )
+
+
+if __name__ == "__main__":
+    main()
