@@ -64,7 +64,9 @@ _ENCODE_LUT = np.clip(_encode(np.linspace(0.0, 1.0, _ENCODE_LUT_SIZE)) * 255.0, 
 
 
 def to_linear(bgr8: np.ndarray) -> np.ndarray:
-    """uint8 sRGB (..., 3) -> float32 linear light in [0, 1], by table."""
+    """uint8 sRGB (..., 3) -> float32 linear light in [0, 1], by table (OpenCV's for images: 3x numpy's)."""
+    if bgr8.ndim in (2, 3) and bgr8.shape[-1] <= 4:
+        return cv2.LUT(bgr8, DECODE_LUT)
     return DECODE_LUT[bgr8]
 
 

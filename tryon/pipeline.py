@@ -104,6 +104,7 @@ class StreamEngine(TryOnEngine):
         self._smoother = smoother
         self._light = LightSmoother()
         self._estimator = FitEstimator(measurer) if measurer is not None else None
+        self._scene: tuple[FaceAnchor, FitEstimate | None] | None = None  # the last inferred frame's
 
     @classmethod
     def smoothed(cls, tracker: Tracker, measurer: FaceMeasurer | None = None) -> StreamEngine:
@@ -118,13 +119,21 @@ class StreamEngine(TryOnEngine):
             return Tracked(detection, ())
         seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
         face = detection.faces[0]
-        anchor = scene_anchor(frame, face)
+        if detection.inferred or self._scene is None:
+            raw = scene_anchor(frame, face)
+            fit = self._estimator.update(frame, face) if self._estimator is not None else None
+            self._scene = (raw, fit)
+        else:
+            # A face carried over from the last inferred frame (tryon.reuse: unchanged, or moved a little):
+            # where it is now, in the light and camera look measured then; nothing new to measure.
+            inferred, fit = self._scene
+            raw = replace(anchor_from_face(face), light=inferred.light, look=inferred.look)
+        anchor = raw
         if self._smoother is not None:
             anchor = self._smoother(anchor, seconds)
         anchor = replace(anchor, light=self._light(anchor.light, seconds))
         if self._estimator is None:
             return Tracked(detection, ((face, anchor),))
-        fit = self._estimator.update(frame, face)
         measured = fit is not None and fit.frames_used >= MIN_FRAMES_FOR_TRUE_SCALE
         # No jump from fitted to true size: the average PD until the face's own is known.
         anchor = replace(anchor, pd_mm=fit.pd_mm if measured and fit is not None else TYPICAL_PD_MM)
@@ -132,6 +141,7 @@ class StreamEngine(TryOnEngine):
 
     def reset(self) -> None:
         """Forget the face: smoothing, light and measurements start again."""
+        self._scene = None
         if self._smoother is not None:
             self._smoother.reset()
         self._light.reset()

@@ -84,6 +84,7 @@ class _Key:
     origin: np.ndarray  # (2,) crop's top-left corner in frame pixels
     frame_size: tuple[int, int]
     detection: Detection
+    reused: Detection  # the same faces, marked as carried over (inferred=False)
     regions: tuple[tuple[slice, slice], ...]  # face, mouth, right eye, left eye, in blocks of the crop
     block: int
     points: np.ndarray  # (N, 1, 2) float32 rigid landmarks in crop pixels
@@ -146,7 +147,7 @@ class ReusingTracker:
             return Decision.INFER, None
         current = _crop(gray, key)
         if not _changed(current, key, policy.block_sigmas, policy):
-            return Decision.REUSE, key.detection
+            return Decision.REUSE, key.reused
         if self._since_key >= policy.max_propagate_frames:
             return Decision.INFER, None
         matrix = _rigid_motion(current, key, policy)
@@ -162,7 +163,7 @@ class ReusingTracker:
         frame_matrix = matrix.copy()
         frame_matrix[:, 2] += key.origin - matrix[:, :2] @ key.origin
         face = moved_face(key.detection.faces[0], frame_matrix)
-        return Decision.PROPAGATE, Detection(DetectionStatus.OK, (face,))
+        return Decision.PROPAGATE, Detection(DetectionStatus.OK, (face,), inferred=False)
 
 
 def moved_face(face: Face, matrix: np.ndarray) -> Face:
@@ -235,7 +236,8 @@ def _key_frame(gray: np.ndarray, detection: Detection) -> _Key | None:
     )
     rigid = local[list(RIGID)].astype(np.float32).reshape(-1, 1, 2)
     crop = np.ascontiguousarray(gray[y0:y1, x0:x1])
-    return _Key(crop, origin, (width, height), detection, regions, block, rigid)
+    carried = replace(detection, inferred=False)
+    return _Key(crop, origin, (width, height), detection, carried, regions, block, rigid)
 
 
 def _crop(gray: np.ndarray, key: _Key) -> np.ndarray:

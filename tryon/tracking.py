@@ -80,10 +80,15 @@ class Face:
 
 @dataclass(frozen=True)
 class Detection:
-    """What a frame gave: its faces (largest first) and a status saying why there are none."""
+    """What a frame gave: its faces (largest first) and a status saying why there are none.
+
+    inferred: the landmark model found these faces on this frame; False for faces carried over from
+    an earlier frame (tryon.reuse), which say where the face is but are no new measurement of it.
+    """
 
     status: DetectionStatus
     faces: tuple[Face, ...] = ()
+    inferred: bool = True
 
     @property
     def primary(self) -> Face | None:
