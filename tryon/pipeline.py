@@ -104,7 +104,7 @@ class StreamEngine(TryOnEngine):
         self._smoother = smoother
         self._light = LightSmoother()
         self._estimator = FitEstimator(measurer) if measurer is not None else None
-        self._scene: tuple[FaceAnchor, FitEstimate | None] | None = None  # the last inferred frame's
+        self._scene: FaceAnchor | None = None  # the last inferred frame's, with its light and camera look
 
     @classmethod
     def smoothed(cls, tracker: Tracker, measurer: FaceMeasurer | None = None) -> StreamEngine:
@@ -121,13 +121,13 @@ class StreamEngine(TryOnEngine):
         face = detection.faces[0]
         if detection.inferred or self._scene is None:
             raw = scene_anchor(frame, face)
-            fit = self._estimator.update(frame, face) if self._estimator is not None else None
-            self._scene = (raw, fit)
+            self._scene = raw
         else:
             # A face carried over from the last inferred frame (tryon.reuse: unchanged, or moved a little):
-            # where it is now, in the light and camera look measured then; nothing new to measure.
-            inferred, fit = self._scene
-            raw = replace(anchor_from_face(face), light=inferred.light, look=inferred.look)
+            # where it is now, in the light and camera look measured then.
+            raw = replace(anchor_from_face(face), light=self._scene.light, look=self._scene.look)
+        # The measurer runs its own model on this frame's pixels (while measuring): a new measurement either way.
+        fit = self._estimator.update(frame, face) if self._estimator is not None else None
         anchor = raw
         if self._smoother is not None:
             anchor = self._smoother(anchor, seconds)
