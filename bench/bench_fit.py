@@ -29,7 +29,18 @@ import numpy as np
 from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections
 
 from tryon.config import PROJECT_ROOT
-from tryon.fit import FACE_SIDES, FaceMeasurer, FrameMeasurement, camera_distance_mm, iris_diameter_px
+from tryon.fit import (
+    FACE_SIDES,
+    IRIS_DIAMETER_MM,
+    RING_OVER_LIMBUS,
+    FaceMeasurer,
+    FrameMeasurement,
+    camera_distance_mm,
+    iris_diameter_px,
+    measure_frame,
+    upright_crop,
+)
+from tryon.limbus import limbus_pair
 from tryon.makeup.landmarks import FACE_OVAL as LANDMARK_FACE_OVAL
 from tryon.model_file import resolve_model_path
 from tryon.tracking import LEFT_IRIS, RIGHT_IRIS, Face, FaceTracker
@@ -144,6 +155,40 @@ def print_iris_check(tracker: FaceTracker, faces: Path) -> None:
             f"iris width, MediaPipe / hand-placed, {len(ratios)} faces: {statistics.mean(ratios):.3f} +- {error:.3f}"
             " (above 1: the mm scale, PD and widths read small)"
         )
+
+
+def print_pd_check(tracker: FaceTracker, measurer: FaceMeasurer, faces: Path) -> None:
+    """The PD as measured (iris edge, or ring corrected) and from the landmark ring alone, against
+    the PD the hand-placed pupils and iris outlines give under the same 11.7 mm iris; and how much
+    wider the ring is than the iris edge (where RING_OVER_LIMBUS comes from)."""
+    truth = json.loads((faces / "landmarks.json").read_text())["faces"]
+    measured, ring_only, ratios, methods = [], [], [], []
+    for name, points in sorted(truth.items()):
+        photo = load(faces / name)
+        face = tracker.detect(photo).primary
+        if face is None or "irises" not in points:
+            continue
+        diameter = np.mean([np.ptp(np.array(iris)[:, 0]) for iris in points["irises"]])
+        pupils = np.array(points["pupils"])
+        hand = float(np.linalg.norm(pupils[0] - pupils[1])) * IRIS_DIAMETER_MM / diameter
+        reading = measurer.measure(photo, face)
+        measured.append(reading.pd_mm - hand)
+        methods.append(reading.method)
+        crop = upright_crop(photo, face)
+        upright = tracker.detect(crop).primary
+        assert upright is not None, name
+        ring_only.append(measure_frame(upright).pd_mm - hand)
+        pair = limbus_pair(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), upright)
+        if pair is not None:
+            ratios.append(iris_diameter_px(upright) / (pair[0].radius + pair[1].radius))
+    print()
+    print(f"PD against the hand-placed irises (same 11.7 mm iris), {len(measured)} faces:")
+    for label, values in (("as measured", measured), ("landmark ring alone", ring_only)):
+        worst = max(values, key=abs)
+        print(f"  {label:<20} difference {np.mean(values):+5.2f} mm, SD {np.std(values):4.2f}, worst {worst:+5.1f}")
+    print(f"  methods: {', '.join(f'{m} {methods.count(m)}' for m in sorted(set(methods)))}")
+    ratio = f"{np.mean(ratios):.3f} +- {np.std(ratios):.3f}"
+    print(f"  ring / iris edge on the upright crops: {ratio} (RING_OVER_LIMBUS {RING_OVER_LIMBUS})")
 
 
 def eye_distance(points: np.ndarray) -> float:
@@ -262,6 +307,7 @@ def main() -> None:
         print_london(tracker, measurer, args.faces)
         print_lisa(tracker, measurer, args.faces)
         print_iris_check(tracker, args.faces)
+        print_pd_check(tracker, measurer, args.faces)
         if args.perspective:
             print_perspective_response(tracker, args.faces)
 

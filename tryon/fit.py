@@ -3,8 +3,13 @@
 Vocabulary: a "frame" is always a camera image here; the eyewear is "glasses", its front width `width_mm`.
 
 The scale comes from the iris: its visible diameter is close to 11.7 mm in almost every adult
-(about +-0.5 mm), so pixels per millimetre follow from the iris landmarks, measured on an upright,
-normalised copy of the face (the landmark model's iris outline shifts slightly with head roll).
+(about +-0.5 mm), so pixels per millimetre follow from the iris, measured on an upright, normalised
+copy of the face (the landmark model's iris outline shifts slightly with head roll). The PD takes
+the iris where it really is, its edge found on the image (`tryon.limbus`): the landmark model's
+iris ring is drawn 4% wider than that on average (and 6% either way from face to face), which read
+PDs 2.6 mm small. Where the edge cannot be trusted (not found, or the two irises disagreeing by
+more than MAX_LIMBUS_DISAGREEMENT: a dim, blurred, distant eye) the ring is used, corrected by
+that average (`RING_OVER_LIMBUS`); each measurement says which (`method`).
 Only frontal, eyes-open frames count (blendshapes and head pose say which); the estimate is the
 median over those frames. Nothing is stored: an estimate lives as long as its stream.
 
@@ -28,6 +33,7 @@ only that part is undone.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,6 +41,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tryon.limbus import limbus_pair
 from tryon.tracking import LEFT_IRIS, RIGHT_IRIS, Face, FaceTracker
 
 IRIS_DIAMETER_MM = 11.7
@@ -61,6 +68,10 @@ MAX_YAW_DEGREES = 12.0
 MAX_PITCH_DEGREES = 15.0
 MAX_BLINK = 0.35
 MIN_IRIS_PX = 8.0
+# The landmark model's iris ring over the limbus found on the same upright crops: London set, 25 photos,
+# 1.038 +- 0.063 (bench/bench_fit.py prints it).
+RING_OVER_LIMBUS = 1.04
+MAX_LIMBUS_DISAGREEMENT = 0.045  # relative difference of the two irises' radii (London: at most 0.033)
 ENDPIECES_MM = 12.0  # front width beyond the two lenses and the bridge, both sides together
 
 
@@ -73,6 +84,7 @@ class FrameMeasurement:
     pd_mm: float = 0.0
     face_width_mm: float = 0.0
     iris_px: float = 0.0
+    method: str = "iris ring"  # what gave the PD's scale: "iris edge" (the limbus) or "iris ring" (landmarks)
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,9 @@ class FitEstimate:
     accuracy_mm: float
     confidence: float
     frames_used: int
+    method: str = "iris ring"  # what most of its frames took the scale from (FrameMeasurement.method)
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | str]:
         return {key: round(value, 1) if isinstance(value, float) else value for key, value in asdict(self).items()}
 
 
@@ -165,6 +178,18 @@ def measure_frame(face: Face) -> FrameMeasurement:
     return FrameMeasurement(True, "", pd_mm, outline_mm * perspective_gain(face, mm_per_px), iris_px)
 
 
+def limbus_pd_mm(gray: np.ndarray, face: Face) -> float | None:
+    """PD from the two limbi found on `gray` (the image `face` was tracked on): the distance of their
+    centres at the scale their diameters give; None unless both are found and agree."""
+    pair = limbus_pair(gray, face)
+    if pair is None:
+        return None
+    right, left = pair
+    if abs(right.radius - left.radius) > MAX_LIMBUS_DISAGREEMENT * (right.radius + left.radius) / 2.0:
+        return None
+    return float(np.linalg.norm(right.centre - left.centre)) * IRIS_DIAMETER_MM / (right.radius + left.radius)
+
+
 def estimate(measurements: Iterable[FrameMeasurement]) -> FitEstimate | None:
     """Combine frames into an estimate; None when no frame was usable."""
     usable = [m for m in measurements if m.usable]
@@ -177,7 +202,8 @@ def estimate(measurements: Iterable[FrameMeasurement]) -> FitEstimate | None:
     landmark_error = 0.5 * IRIS_DIAMETER_MM / np.mean([m.iris_px for m in usable]) * pd_mm / IRIS_DIAMETER_MM
     accuracy = math.sqrt((pd_mm * IRIS_DIAMETER_SPREAD) ** 2 + spread**2 + landmark_error**2)
     confidence = min(1.0, len(usable) / 15.0) * float(np.clip(1.0 - (accuracy - 2.5) / 5.0, 0.0, 1.0))
-    return FitEstimate(pd_mm, float(np.median(widths)), accuracy, confidence, len(usable))
+    method = Counter(m.method for m in usable).most_common(1)[0][0]
+    return FitEstimate(pd_mm, float(np.median(widths)), accuracy, confidence, len(usable), method)
 
 
 CROP_SIZE = 384
@@ -223,18 +249,24 @@ class FaceMeasurer:
         gate = usable_pose(face)
         if gate:
             return FrameMeasurement(False, gate)
-        upright = self._tracker().detect(upright_crop(frame, face)).primary
+        crop = upright_crop(frame, face)
+        upright = self._tracker().detect(crop).primary
         if upright is None:
             return FrameMeasurement(False, "face not found when measuring")
         scale = measure_frame(upright)
         if not scale.usable:
             return scale
         # The upright copy gives the millimetre scale; the face's shape, and the perspective of the
-        # camera that took it, come from the tracked face in its own frame.
+        # camera that took it, come from the tracked face in its own frame. The face width keeps the
+        # ring's scale: its outline landmarks were calibrated against ANSUR with it.
         shape = measure_frame(face)
         if not shape.usable:  # e.g. the iris too small in the frame itself, though the upscaled crop measured
             return shape
-        return FrameMeasurement(True, "", scale.pd_mm, shape.face_width_mm * scale.pd_mm / shape.pd_mm, scale.iris_px)
+        width = shape.face_width_mm * scale.pd_mm / shape.pd_mm
+        edge_pd = limbus_pd_mm(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), upright)
+        if edge_pd is not None:
+            return FrameMeasurement(True, "", edge_pd, width, scale.iris_px, "iris edge")
+        return FrameMeasurement(True, "", scale.pd_mm * RING_OVER_LIMBUS, width, scale.iris_px, "iris ring")
 
     def release(self) -> None:
         """Close the tracker this measurer opened, if any (measuring again opens a new one)."""
