@@ -104,14 +104,22 @@ def raw_request(front, head):
     """(status, headers and body) of nginx's answer to a raw request head."""
     port = int(front.rsplit(":", 1)[1])
     with tls_context().wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5)) as conn:
-        conn.sendall(head)
         answer = b""
-        while b"\r\n\r\n" not in answer and (chunk := conn.recv(65536)):
-            answer += chunk
-        headers = answer.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
-        length = re.search(r"(?im)^content-length:\s*(\d+)", headers)
-        while length and len(answer.split(b"\r\n\r\n", 1)[1]) < int(length.group(1)) and (chunk := conn.recv(65536)):
-            answer += chunk  # the body, as long as the head says (nginx may keep the connection open)
+        try:
+            conn.sendall(head)  # nginx may answer and close before all of an oversized head is sent
+        except (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError):
+            pass
+        try:
+            while b"\r\n\r\n" not in answer and (chunk := conn.recv(65536)):
+                answer += chunk
+            headers = answer.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+            length = re.search(r"(?im)^content-length:\s*(\d+)", headers)
+            while length and len(answer.split(b"\r\n\r\n", 1)[1]) < int(length.group(1)):
+                if not (chunk := conn.recv(65536)):  # the body, as long as the head says (the connection may stay open)
+                    break
+                answer += chunk
+        except (ssl.SSLEOFError, ConnectionResetError):  # nginx closing a refused connection without TLS goodbye
+            pass
     status_line, rest = answer.split(b"\r\n", 1)
     return int(status_line.split()[1]), rest.decode(errors="replace")
 
