@@ -1,0 +1,70 @@
+"""Card calibration on composites: an ID-1 card drawn on the forehead of the shared faces at the scale
+their hand-placed irises give, at three image sizes and rolled, with realistic edges, light, noise
+and JPEG; cards turned away from the camera or away from the forehead are refused."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import FACES, load_face
+from tests.support.cards import with_card
+from tryon.card import read_card
+from tryon.fit import IRIS_DIAMETER_MM
+
+FACES_TRIED = ("001_neutral.jpg", "009_neutral.jpg", "092_neutral.jpg", "124_neutral.jpg")
+
+
+def truth(name: str) -> tuple[float, float]:
+    """(hand-placed PD in mm, hand-placed iris diameter in px of the photo as stored)."""
+    points = json.loads((FACES / "landmarks.json").read_text())["faces"][name]
+    scale = 675 / load_face(name).shape[1]  # landmarks.json is in pixels of 675 px wide images
+    diameter = float(np.mean([np.ptp(np.array(iris)[:, 0]) for iris in points["irises"]])) / scale
+    pupils = np.array(points["pupils"]) / scale
+    return float(np.linalg.norm(pupils[0] - pupils[1])) * IRIS_DIAMETER_MM / diameter, diameter
+
+
+def composite(still_tracker, name: str, size: float, **card) -> tuple[np.ndarray, float]:
+    photo = load_face(name)
+    photo = cv2.resize(photo, None, fx=size, fy=size, interpolation=cv2.INTER_AREA)
+    pd_mm, diameter = truth(name)
+    face = still_tracker.detect(photo).primary
+    return with_card(photo, face.iris_centres, diameter * size / IRIS_DIAMETER_MM, face.camera.focal_px, **card), pd_mm
+
+
+def test_a_card_on_the_forehead_gives_the_pd(still_tracker):
+    errors = []
+    for name in FACES_TRIED:
+        for size in (0.7, 1.0, 1.5):
+            for roll in (-10.0, 0.0, 10.0):
+                image, pd_mm = composite(still_tracker, name, size, roll_degrees=roll, seed=len(errors))
+                reading = read_card(image, still_tracker.detect(image).primary)
+                if reading.found:
+                    errors.append(reading.pd_mm - pd_mm)
+    # Today a card is found on about half of these single frames (low-contrast cards against hair are
+    # missed; a live session tries every frame), and those found give the PD within about 1 mm.
+    assert len(errors) >= 0.5 * len(FACES_TRIED) * 9, len(errors)
+    assert np.mean(np.abs(errors)) < 1.0 and np.max(np.abs(errors)) < 1.6, np.round(errors, 2)
+
+
+@pytest.mark.parametrize(
+    ("card", "told"),
+    [({}, ""), ({"tilt_degrees": 20.0}, "facing the camera"), ({"above_eye_distances": 3.2}, "above your eyes")],
+)
+def test_a_card_turned_away_or_off_the_forehead_is_refused(still_tracker, card, told):
+    """Flat on the forehead the card is read; tilted 20 degrees away from the camera (foreshortened
+    beyond 15), or up in the hair, no scale is taken, and the shopper is told how to hold it."""
+    image, _ = composite(still_tracker, "092_neutral.jpg", 1.0, **card)
+    reading = read_card(image, still_tracker.detect(image).primary)
+    assert reading.found == (not told) and told in reading.reason
+
+
+def test_a_card_held_out_in_front_is_refused(still_tracker):
+    """Held 10 cm in front of the face the card looks a third larger: its PD disagrees with the iris's."""
+    image, pd_mm = composite(still_tracker, "009_neutral.jpg", 1.0)
+    face = still_tracker.detect(image).primary
+    assert read_card(image, face, iris_pd_mm=pd_mm).found
+    assert "not in front" in read_card(image, face, iris_pd_mm=pd_mm * 1.3).reason
