@@ -71,8 +71,8 @@ def read_card(frame_bgr: np.ndarray, face: Face, iris_pd_mm: float | None = None
     if best is None:
         return NOT_FOUND
     corners = _edge_refined(frame_bgr, _refined_corners(best) + (x0, y0))
-    width_px = (np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2.0
-    height_px = (np.linalg.norm(corners[3] - corners[0]) + np.linalg.norm(corners[2] - corners[1])) / 2.0
+    width_px = float(np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2.0
+    height_px = float(np.linalg.norm(corners[3] - corners[0]) + np.linalg.norm(corners[2] - corners[1])) / 2.0
     foreshortening = (width_px / height_px) / CARD_ASPECT
     limit = math.cos(math.radians(MAX_TILT_DEGREES))
     if not limit <= foreshortening <= 1.0 / limit:
@@ -109,11 +109,11 @@ def _card_outline(region: np.ndarray, eye_distance: float) -> np.ndarray | None:
     than in brightness), with thresholds from the region's own gradients.
     """
     smooth = cv2.GaussianBlur(region, (0, 0), 1.0)
-    edges = np.zeros(region.shape[:2], np.uint8)
+    edges: np.ndarray = np.zeros(region.shape[:2], np.uint8)
     for channel in cv2.split(smooth):
         gradient = np.hypot(cv2.Sobel(channel, cv2.CV_32F, 1, 0), cv2.Sobel(channel, cv2.CV_32F, 0, 1))
         high = max(float(np.percentile(gradient, 90)), 20.0)
-        edges |= cv2.Canny(channel, 0.5 * high, high)
+        edges = cv2.bitwise_or(edges, cv2.Canny(channel, 0.5 * high, high))
     edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     best, best_score = None, 0.0

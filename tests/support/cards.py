@@ -98,4 +98,6 @@ def with_card(
     rng = np.random.default_rng(seed)
     composite = cv2.GaussianBlur(composite, (0, 0), 0.6) + rng.normal(0, 2.5, composite.shape)
     jpeg = cv2.imencode(".jpg", np.clip(composite, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 80])[1]
-    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    assert decoded is not None
+    return decoded
