@@ -40,7 +40,8 @@ MIN_SCLERA_PIXELS = 40
 MAX_BLINK = 0.45
 GAIN_RANGE = (0.02, 8.0)
 
-_CHEEKS = ((50, 101, 118, 123, 116, 117), (280, 330, 347, 352, 345, 346))
+# The skin the light is read on (and the shade finder reads the skin's own colour on): under each eye.
+CHEEKS = ((50, 101, 118, 123, 116, 117), (280, 330, 347, 352, 345, 346))
 _EYE_OPENINGS = (
     (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
     (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249),
@@ -137,7 +138,7 @@ class LightSmoother:
 
 
 def _cheek_polygons(face: Face) -> list[np.ndarray]:
-    return [cv2.convexHull(face.landmarks[list(ids), :2].astype(np.float32)).reshape(-1, 2) for ids in _CHEEKS]
+    return [cv2.convexHull(face.landmarks[list(ids), :2].astype(np.float32)).reshape(-1, 2) for ids in CHEEKS]
 
 
 def _mask_in_box(shape: tuple[int, int], polygons: list[np.ndarray]) -> tuple[np.ndarray, tuple[slice, slice]] | None:
