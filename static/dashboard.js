@@ -62,6 +62,7 @@
     $('keys-error').textContent = '';
     $('selected').hidden = true;
     $('calibration').hidden = true;
+    $('preview').hidden = true;
   }
 
   $('login-form').addEventListener('submit', (event) => {
@@ -72,8 +73,11 @@
 
   $('sign-out').addEventListener('click', () => signOut());
 
+  let products = [];
   async function refresh() {
-    const { products } = await json('GET', '/products');
+    ({ products } = await json('GET', '/products'));
+    $('products').hidden = !products.length;
+    $('products-empty').hidden = Boolean(products.length);
     const body = $('products').querySelector('tbody');
     body.textContent = '';
     for (const product of products) {
@@ -88,7 +92,20 @@
       publish.className = 'publish';
       publish.setAttribute('aria-label', `Publish ${product.sku}`);
       publish.addEventListener('change', async () => {
-        await json('PATCH', `/products/${encodeURIComponent(product.sku)}`, { published: publish.checked });
+        const status = $('publish-status');
+        try {
+          await json('PATCH', `/products/${encodeURIComponent(product.sku)}`, { published: publish.checked });
+          product.published = publish.checked;
+          status.textContent = publish.checked
+            ? `${product.name} is published: shoppers on your allowed sites can try it on.`
+            : `${product.name} is unpublished: shoppers no longer see its try-on button.`;
+          status.classList.remove('error');
+        } catch (error) {
+          publish.checked = !publish.checked;
+          status.textContent = `Could not change ${product.name}: ${error.message}.`;
+          status.classList.add('error');
+        }
+        refreshChecklist();
       });
       row.insertCell().appendChild(publish);
       const actions = row.insertCell();
@@ -101,6 +118,8 @@
       }));
     }
     const usage = (await json('GET', '/analytics')).products;
+    $('analytics').hidden = !Object.keys(usage).length;
+    $('analytics-empty').hidden = Boolean(Object.keys(usage).length);
     const analytics = $('analytics').querySelector('tbody');
     analytics.textContent = '';
     for (const [sku, counts] of Object.entries(usage)) {
@@ -109,6 +128,33 @@
         row.insertCell().textContent = value;
       }
     }
+    await refreshChecklist();
+  }
+
+  // What is still missing before shoppers see the try-on: a published product, an allowed site, and
+  // the snippet seen on a page (the service notes where its loader last ran).
+  const NOT_SEEN = $('check-snippet-text').textContent;
+  async function refreshChecklist() {
+    const { last_seen: seen } = await json('GET', '/embedding');
+    const origins = $('origins').value.split('\n').map((line) => line.trim()).filter(Boolean);
+    const mark = (id, done) => {
+      $(id).classList.toggle('done', done);
+      $(id).querySelector('.state').textContent = done ? '✓' : '';
+      $(id).querySelector('.state').setAttribute('role', 'img');
+      $(id).querySelector('.state').setAttribute('aria-label', done ? 'done' : 'to do');
+    };
+    mark('check-published', products.some((product) => product.published));
+    mark('check-origin', origins.length > 0);
+    mark('check-snippet', Boolean(seen && seen.allowed));
+    $('check-snippet-text').textContent = !seen
+      ? NOT_SEEN
+      : seen.allowed
+        ? `Seen on ${seen.origin} (${localTime(seen.seen_at)}).`
+        : `Seen on ${seen.origin} (${localTime(seen.seen_at)}), but that site is not allowed, so it shows no button: add it below.`;
+    const live = [...$('checklist').querySelectorAll('li')].every((item) => item.classList.contains('done'));
+    $('checklist').classList.toggle('complete', live);
+    $('check-live').hidden = !live;
+    $('check-live').textContent = live ? `Your try-on is live on ${seen.origin}.` : '';
   }
 
   function button(label, onClick) {
@@ -122,6 +168,15 @@
   async function showImage(element, response) {
     if (element.src) URL.revokeObjectURL(element.src);
     element.src = URL.createObjectURL(await response.blob());
+    element.hidden = false;
+  }
+
+  // Sliders say their value as a percentage beside them.
+  for (const slider of document.querySelectorAll('.range input')) {
+    const readout = slider.nextElementSibling;
+    const show = () => { readout.textContent = `${Math.round(Number(slider.value) * 100)}%`; };
+    slider.addEventListener('input', show);
+    show();
   }
 
   async function select(product) {
@@ -226,6 +281,7 @@
     previewTimer = setTimeout(async () => {
       try {
         await showImage($('makeup-preview'), await api('POST', '/preview', makeupSpec($('makeup-form'))));
+        $('makeup-hint').hidden = true;
         $('makeup-error').textContent = '';
       } catch (error) {
         $('makeup-error').textContent = error.message;
@@ -254,8 +310,13 @@
       const saved = await json('PUT', '/origins', { origins });
       $('origins').value = saved.origins.join('\n');
       $('origins-error').textContent = '';
+      $('origins-status').textContent = saved.origins.length
+        ? `Saved. The try-on may be embedded on ${saved.origins.join(', ')}.`
+        : 'Saved. No site may embed the try-on now.';
+      await refreshChecklist();
     } catch (error) {
-      $('origins-error').textContent = error.message;
+      $('origins-status').textContent = '';
+      $('origins-error').textContent = `Not saved: ${error.message}. Write each site as https://www.example.no, one per line.`;
     }
   });
 

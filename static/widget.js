@@ -1,31 +1,53 @@
-// The try-on widget inside the embed iframe: camera -> WebSocket -> rendered frames, with a product
-// switcher, a before/after split, snapshots, a photo fallback, and events for the host page.
+// The try-on widget inside the embed iframe: camera -> WebSocket -> rendered frames, framed on the
+// shopper's face; a product picker by kind with combinations, a before/after split, snapshots, a
+// photo mode, the size guide, and events for the host page. Every word comes from the page's message
+// catalogue (static/i18n/<lang>.json, put in the page by the server).
 (function () {
   'use strict';
+  const $ = (id) => document.getElementById(id);
   const body = document.body;
   const hostOrigin = body.dataset.hostOrigin || '*';
-  const after = document.getElementById('after');
-  const before = document.getElementById('before');
-  const message = document.getElementById('message');
-  const split = document.getElementById('split');
-  const splitLabel = document.getElementById('split-label');
-  const divider = document.getElementById('divider');
-  const productsNav = document.getElementById('products');
-  const snapshotButton = document.getElementById('snapshot');
-  const compareButton = document.getElementById('compare');
+  const embedded = window.parent !== window;
+  const words = JSON.parse($('messages').textContent);
+  const stage = $('stage');
+  const view = $('view');
+  const after = $('after');
+  const before = $('before');
+  const split = $('split');
+  const divider = $('divider');
+  const snapshotButton = $('snapshot');
+  const compareButton = $('compare');
   const MAX_IN_FLIGHT = 6;          // frames sent but not yet answered, at most
   const UPLOAD_WIDTHS = [640, 480, 360];  // smaller uploads when the uplink does not drain
+  const KEPT_WIDTH = 1280;          // the widget's own copy of a frame (what snapshots are made of)
   const JPEG_QUALITY = 0.75;
   const CLOSE_BUSY = 1013;         // at capacity (or too many sessions from this address): try later
   const CLOSE_IDLE = 4408;         // no frames for a while: the server let the session go
+  const HOST_EVENTS = new Set(['product_tried', 'snapshot_taken', 'add_to_cart']);  // counted by the analytics
+  // The picker's groups, by the products' kinds; one product of each kind is worn at a time, and a
+  // look (a set of makeup products) takes the place of single makeup products.
+  const GROUPS = [
+    ['glasses', ['glasses']],
+    ['lips', ['lipstick', 'lip_liner']],
+    ['eyes', ['eyeshadow', 'eyeliner', 'brow']],
+    ['face', ['foundation', 'blush', 'highlighter', 'contour']],
+    ['looks', ['look']],
+  ];
+  const groupOf = (kind) => (GROUPS.find(([, kinds]) => kinds.includes(kind)) || GROUPS[1])[0];
 
   const state = {
-    sku: body.dataset.sku,
+    sku: body.dataset.sku,  // the product last chosen: what "add to cart" and the events name
+    worn: new Map([['initial', body.dataset.sku]]),  // kind -> SKU being tried on (kind unknown until the catalogue loads)
     merchant: body.dataset.merchant,
     session: body.dataset.session,  // this page view's try-on session token: the analytics count each event once
+    catalogue: new Map(),  // SKU -> {sku, kind, name, swatch | image}
+    mode: 'camera',        // or 'photo'
+    photo: null,           // the shopper's photo in photo mode
+    photoRequest: 0,       // the latest photo render asked for (older answers are dropped)
+    cameraRun: 0,          // the camera loop running now (older loops stop)
     socket: null,
     nextId: 1,
-    sent: new Map(),       // id -> {at, canvas}: the frames in flight, kept to draw the replies over
+    sent: new Map(),       // id -> {at, canvas, scale}: the frames in flight, kept to draw the replies over
     lastShownId: 0,
     rttMs: 0,              // measured round trip (smoothed): sizes the in-flight window
     squeeze: 0,            // steps down UPLOAD_WIDTHS beyond what the round trip calls for, while frames queue
@@ -34,115 +56,278 @@
     drained: 0,            // replies in a row that did not
     retries: 0,
     retryAfterS: 0,        // the server's hint with a "busy" answer
-    shown: false,          // a rendered frame is on the stage
+    shown: false,          // a rendered frame (or the photo) is on the stage
     streaming: false,
-    mirrored: true,  // live video is shown as a mirror; an uploaded photo as taken
+    mirrored: true,        // live video is shown as a mirror; an uploaded photo as taken
+    eyes: null,            // the last eye positions from the server (normalised), to frame the face
+    faceless: 0,           // statuses in a row without a face
+    framing: null,         // {scale, x, y}: where the frame is drawn on the stage now
     // Read by the end-to-end tests and handy when debugging.
-    stats: { camera: 0, sent: 0, received: 0, dropped: 0, latencies: [], lastStatus: null, errors: [], closes: [] },
+    stats: { camera: 0, sent: 0, received: 0, dropped: 0, photos: 0, latencies: [], lastStatus: null, errors: [], closes: [] },
   };
   window.tryonWidget = state;
 
-  const texts = {
-    starting: 'Starting the camera…',
-    denied: 'Camera access was denied. Allow the camera for this site in your browser settings, or use a photo instead.',
-    noCamera: 'No camera was found. You can try the product on a photo instead.',
-    insecure: 'The camera needs a secure (https) page. You can try the product on a photo instead.',
-    noFace: "We can't see your face. Face the camera in good light.",
-    tooSmall: 'Come a little closer to the camera.',
-    connecting: 'Connecting…',
-    lost: 'Connection lost. Reconnecting…',
-    busy: 'Lots of shoppers are trying things on right now. We will try again in a moment…',
-    idle: 'Paused. Tap the picture to carry on.',
-  };
+  function t(key, values) {
+    return (words[key] || key).replace(/\{(\w+)\}/g, (_, name) => (values && name in values ? values[name] : ''));
+  }
 
-  function say(text) { message.textContent = text || ''; }
+  // --- messages: a hint over the picture, a notice that blocks it (with what to do), a short toast ----
+  function hint(text) { $('hint').textContent = text || ''; }
 
-  function notifyHost(type, detail) {
-    window.parent.postMessage(Object.assign({ source: 'tryon', type: type, sku: state.sku }, detail || {}), hostOrigin);
-    if (type !== 'close') {  // the merchant's analytics: counts only, nothing about the shopper
+  function notice(text, actions) {
+    $('notice').hidden = !text;
+    $('message').textContent = text || '';
+    const row = $('notice-actions');
+    row.textContent = '';
+    for (const [label, run] of actions || []) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = t(label);
+      button.addEventListener('click', run);
+      row.appendChild(button);
+    }
+    if (text) { $('loading').hidden = true; hint(''); }
+  }
+
+  function toast(text) {
+    const element = $('toast');
+    element.textContent = text;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { element.textContent = ''; }, 2500);
+  }
+
+  function notifyHost(type) {
+    if (embedded) window.parent.postMessage({ source: 'tryon', type: type, sku: state.sku }, hostOrigin);
+    if (HOST_EVENTS.has(type)) {  // the merchant's analytics: counts only, nothing about the shopper
       const event = { merchant: state.merchant, sku: state.sku, event: type, session: state.session };
       fetch('/api/v1/events', { method: 'POST', body: JSON.stringify(event), keepalive: true }).catch(() => {});
     }
   }
 
-  // --- catalogue -------------------------------------------------------------------------------
-  const productNames = new Map();
+  // --- catalogue and picker ------------------------------------------------------------------------
   async function loadProducts() {
     const response = await fetch(`/api/v1/products?merchant=${encodeURIComponent(state.merchant)}`);
     const { products } = await response.json();
-    for (const product of products) productNames.set(product.sku, product.name);
-    const current = products.find((p) => p.sku === state.sku);
-    const family = current && current.kind === 'glasses' ? ['glasses'] : null;
-    const shown = products.filter((p) => (family ? family.includes(p.kind) : p.kind !== 'glasses'));
-    for (const product of shown) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.dataset.sku = product.sku;
-      button.setAttribute('aria-pressed', String(product.sku === state.sku));
-      if (product.swatch) {
-        const swatch = document.createElement('span');
-        swatch.className = 'swatch';
-        swatch.style.background = product.swatch;
-        button.appendChild(swatch);
-      }
-      button.appendChild(document.createTextNode(product.name));
-      button.addEventListener('click', () => selectProduct(product.sku));
-      productsNav.appendChild(button);
+    for (const product of products) state.catalogue.set(product.sku, product);
+    const first = state.catalogue.get(state.sku);
+    state.worn = new Map(first ? [[first.kind, first.sku]] : []);
+    buildPicker(products, first ? groupOf(first.kind) : 'glasses');
+  }
+
+  function buildPicker(products, openGroup) {
+    const tabs = $('groups');
+    const groups = GROUPS.filter(([, kinds]) => products.some((p) => kinds.includes(p.kind)));
+    if (!groups.some(([name]) => name === openGroup) && groups.length) openGroup = groups[0][0];
+    for (const [name, kinds] of groups) {
+      const tab = document.createElement('button');
+      tab.type = 'button';
+      tab.id = `tab-${name}`;
+      tab.setAttribute('role', 'tab');
+      tab.setAttribute('aria-controls', `panel-${name}`);
+      tab.dataset.group = name;
+      tab.textContent = t(`group_${name}`);
+      tab.addEventListener('click', () => openTab(name));
+      tabs.appendChild(tab);
+      const panel = document.createElement('div');
+      panel.id = `panel-${name}`;
+      panel.className = 'choices';
+      panel.setAttribute('role', 'tabpanel');
+      panel.setAttribute('aria-labelledby', tab.id);
+      for (const product of products.filter((p) => kinds.includes(p.kind))) panel.appendChild(chip(product));
+      $('products').appendChild(panel);
+    }
+    tabs.addEventListener('keydown', (event) => {
+      const all = [...tabs.children];
+      const at = all.indexOf(document.activeElement);
+      const step = { ArrowRight: 1, ArrowLeft: -1, Home: -at, End: all.length - 1 - at }[event.key];
+      if (at < 0 || step === undefined) return;
+      event.preventDefault();
+      const next = all[(at + step + all.length) % all.length];
+      openTab(next.dataset.group);
+      next.focus();
+    });
+    markWorn();
+    openTab(openGroup);
+  }
+
+  function chip(product) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'chip';
+    button.dataset.sku = product.sku;
+    const mark = document.createElement('span');
+    mark.setAttribute('aria-hidden', 'true');
+    if (product.image) {
+      mark.className = 'thumb';
+      const picture = document.createElement('img');
+      picture.src = product.image;
+      picture.alt = '';
+      mark.appendChild(picture);
+    } else {
+      mark.className = product.kind === 'look' ? 'swatch look' : 'swatch';
+      if (product.swatch) mark.style.background = product.swatch;
+    }
+    button.append(mark, document.createTextNode(product.name));
+    button.addEventListener('click', () => toggle(product.sku));
+    return button;
+  }
+
+  function openTab(name) {
+    for (const tab of $('groups').children) {
+      const open = tab.dataset.group === name;
+      tab.setAttribute('aria-selected', String(open));
+      tab.tabIndex = open ? 0 : -1;
+      $(tab.getAttribute('aria-controls')).hidden = !open;
+    }
+    revealWorn($(`panel-${name}`));
+  }
+
+  // The chosen chip in view, inside its own row (never scrolling the page around the widget).
+  function revealWorn(panel) {
+    const worn = panel && panel.querySelector('[aria-pressed="true"]');
+    if (worn) panel.scrollLeft = worn.offsetLeft - panel.offsetLeft - (panel.clientWidth - worn.offsetWidth) / 2;
+  }
+
+  function markWorn() {
+    const skus = new Set(state.worn.values());
+    for (const button of document.querySelectorAll('.chip')) button.setAttribute('aria-pressed', String(skus.has(button.dataset.sku)));
+    for (const tab of $('groups').children) {
+      const [, kinds] = GROUPS.find(([name]) => name === tab.dataset.group);
+      tab.classList.toggle('wearing', [...state.worn.keys()].some((kind) => kinds.includes(kind)));
     }
   }
 
-  function selectProduct(sku) {
-    state.sku = sku;
-    for (const button of productsNav.querySelectorAll('button')) {
-      button.setAttribute('aria-pressed', String(button.dataset.sku === sku));
+  // Put a product on (in place of one of its kind; a look in place of single makeup products, and
+  // the other way round), or take it off again; the last product is never taken off.
+  function toggle(sku) {
+    const product = state.catalogue.get(sku);
+    if (state.worn.get(product.kind) === sku) {
+      if (state.worn.size === 1) return;
+      state.worn.delete(product.kind);
+      state.sku = [...state.worn.values()].pop();
+    } else {
+      const makeup = (kind) => kind !== 'glasses' && kind !== 'look';
+      for (const kind of [...state.worn.keys()]) {
+        if (product.kind === 'look' ? makeup(kind) : kind === 'look' && makeup(product.kind)) state.worn.delete(kind);
+      }
+      state.worn.set(product.kind, sku);
+      state.sku = sku;
+      notifyHost('product_tried');
     }
-    if (state.socket && state.socket.readyState === WebSocket.OPEN) {
-      state.socket.send(JSON.stringify({ type: 'products', products: [sku] }));
-    }
-    notifyHost('product_tried');
+    markWorn();
+    sendProducts();
+    if (state.mode === 'photo') renderPhoto();
   }
+
+  const wornSkus = () => [...state.worn.values()];
+
+  function sendProducts() {
+    if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+      state.socket.send(JSON.stringify({ type: 'products', products: wornSkus() }));
+    }
+  }
+
+  // --- framing: the whole face on the stage, whatever the stage's shape ------------------------------
+  // The face's box from the eyes (in eye distances: a face is about 2.2 wide, eyes to chin about 2):
+  // the picture is drawn as large as fills the stage ("cover") unless that would cut into the box;
+  // then smaller, down to the whole frame ("contain"). Without eyes: the whole frame.
+  const FACE_BOX = { left: 1.55, right: 1.55, up: 1.8, down: 2.45 };
+
+  function targetFraming(width, height) {
+    const fw = after.width, fh = after.height;
+    const cover = Math.max(width / fw, height / fh), contain = Math.min(width / fw, height / fh);
+    if (!state.eyes) return { scale: contain, x: (width - fw * contain) / 2, y: (height - fh * contain) / 2 };
+    const [[ax, ay], [bx, by]] = state.eyes.map(([x, y]) => [(state.mirrored ? 1 - x : x) * fw, y * fh]);
+    const d = Math.hypot(bx - ax, by - ay);
+    const boxWidth = (FACE_BOX.left + FACE_BOX.right) * d, boxHeight = (FACE_BOX.up + FACE_BOX.down) * d;
+    const scale = Math.min(cover, Math.max(contain, Math.min(width / boxWidth, height / boxHeight)));
+    const centreX = (ax + bx) / 2, centreY = (ay + by) / 2 + ((FACE_BOX.down - FACE_BOX.up) / 2) * d;
+    const place = (size, shown, centre) => (shown <= size ? (size - shown) / 2 : Math.min(0, Math.max(size - shown, size / 2 - centre * scale)));
+    return { scale, x: place(width, fw * scale, centreX), y: place(height, fh * scale, centreY) };
+  }
+
+  // Eased towards the target on every picture, so the framing follows the face without jitter.
+  function applyFraming(immediate) {
+    if (!after.width) return;
+    const target = targetFraming(stage.clientWidth, stage.clientHeight);
+    const now = state.framing;
+    const ease = immediate || !now || Math.abs(now.scale - target.scale) / target.scale > 0.5 ? 1 : 0.2;
+    state.framing = now
+      ? { scale: now.scale + ease * (target.scale - now.scale), x: now.x + ease * (target.x - now.x), y: now.y + ease * (target.y - now.y) }
+      : target;
+    const { scale, x, y } = state.framing;
+    view.style.width = `${after.width * scale}px`;
+    view.style.height = `${after.height * scale}px`;
+    view.style.transform = `translate(${x}px, ${y}px)${state.mirrored ? ' scaleX(-1)' : ''}`;
+    if (!divider.hidden) setSplit(Number(split.value));
+  }
+  window.addEventListener('resize', () => {
+    applyFraming(true);
+    revealWorn(document.querySelector('.choices:not([hidden])'));
+  });
 
   // --- camera and stream -------------------------------------------------------------------------
   async function startCamera() {
-    if (!window.isSecureContext || !navigator.mediaDevices) { say(texts.insecure); return false; }
+    if (!window.isSecureContext || !navigator.mediaDevices) { notice(t('insecure'), [['use_photo', choosePhoto]]); return false; }
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
-        video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' }, audio: false,
+        video: { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: 'user' }, audio: false,
       });
+      if (state.mode !== 'camera') { stream.getTracks().forEach((track) => track.stop()); return false; }
       before.srcObject = stream;
       await before.play();
       return true;
     } catch (error) {
-      say(error && (error.name === 'NotAllowedError' || error.name === 'SecurityError') ? texts.denied : texts.noCamera);
+      const name = error && error.name;
+      if (name === 'NotAllowedError' || name === 'SecurityError') notice(t('denied'), [['use_photo', choosePhoto], ['retry', startLive]]);
+      else if (name === 'NotReadableError' || name === 'AbortError') notice(t('camera_in_use'), [['retry', startLive], ['use_photo', choosePhoto]]);
+      else notice(t('no_camera'), [['use_photo', choosePhoto]]);
       return false;
     }
   }
 
+  function stopCamera() {
+    if (state.socket) { const socket = state.socket; state.socket = null; socket.close(); }
+    if (before.srcObject) before.srcObject.getTracks().forEach((track) => track.stop());
+    before.srcObject = null;
+    state.cameraRun += 1;
+  }
+
+  async function startLive() {
+    notice(null);
+    state.mode = 'camera';
+    state.mirrored = true;
+    state.shown = false;
+    state.framing = null;
+    $('loading').hidden = false;
+    hint(t('starting'));
+    if (await startCamera()) { connect(); followCamera(); }
+  }
+
   function connect() {
-    say(texts.connecting);
+    hint(t('connecting'));
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(state.sku)}`
+    const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(wornSkus().join(','))}`
       + `&partial=1&session=${encodeURIComponent(state.session)}`;
     const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream?${query}`);
     socket.binaryType = 'arraybuffer';
     state.socket = socket;
     state.sent.clear();
     socket.onmessage = (event) => (typeof event.data === 'string' ? onStatus(JSON.parse(event.data)) : onFrame(event.data));
-    socket.onopen = () => { state.streaming = true; };
+    socket.onopen = () => { state.streaming = true; sendProducts(); };
     socket.onclose = (event) => {
       state.streaming = false;
       state.stats.closes.push(event.code);
       if (state.socket !== socket) return;
       if (event.code === CLOSE_IDLE) {
-        say(texts.idle);
-        document.querySelector('.stage').addEventListener('click', () => { if (state.socket === socket) connect(); }, { once: true });
+        notice(t('idle'), [['continue', () => { notice(null); connect(); }]]);
         return;
       }
       // Back off: 1.5 s, 3 s, 6 s ... up to 30 s (at least the server's hint when busy), with jitter so
       // shoppers turned away together do not come back together.
       const backoff = Math.max(Math.min(30000, 1500 * 2 ** state.retries), event.code === CLOSE_BUSY ? 1000 * state.retryAfterS : 0);
       state.retries += 1;
-      say(event.code === CLOSE_BUSY ? texts.busy : texts.lost);
+      hint(t(event.code === CLOSE_BUSY ? 'busy' : 'lost'));
       setTimeout(() => { if (state.socket === socket) connect(); }, backoff * (0.75 + 0.5 * Math.random()));
     };
     socket.onerror = () => state.stats.errors.push('socket error');
@@ -154,45 +339,47 @@
       if (status.retry_after_s) state.retryAfterS = status.retry_after_s;
       return;
     }
-    if (status.type !== 'frame') return;
+    if (status.type !== 'frame' || state.mode !== 'camera') return;
     state.stats.lastStatus = status;
-    say(status.status === 'no_face' ? texts.noFace : status.status === 'face_too_small' ? texts.tooSmall : '');
-    if (status.fit) showSize(status.fit);
+    if (status.eyes && status.eyes.length === 2) { state.eyes = status.eyes; state.faceless = 0; }
+    else if (++state.faceless > 20) state.eyes = null;  // gone for a while: show the whole picture again
+    hint(status.status === 'no_face' ? t('no_face')
+      : status.status === 'face_too_small' ? t('too_small')
+        : status.faces > 1 ? t('two_faces') : '');
+    showSize(status.fit);
   }
 
-  const verdicts = { fits: 'This frame fits you', narrow: 'This frame may be narrow for you', wide: 'This frame may be wide for you' };
   function showSize(fit) {
-    const panel = document.getElementById('size');
-    if (!fit.advice) { panel.hidden = true; return; }
-    panel.hidden = false;
-    const verdict = document.getElementById('size-verdict');
+    const panel = $('size');
+    panel.hidden = !(fit && fit.advice);
+    if (panel.hidden) return;
+    const verdict = $('size-verdict');
     verdict.dataset.verdict = fit.advice.verdict;
-    verdict.textContent = verdicts[fit.advice.verdict];
-    document.getElementById('size-detail').textContent =
-      `Frame ${Math.round(fit.advice.width_mm)} mm wide · your face ${Math.round(fit.face_width_mm)} mm ` +
-      `(a frame of about ${Math.round(fit.ideal_glasses_width_mm)} mm suits you)`;
-    const fitting = fit.fitting.map((sku) => productNames.get(sku) || sku);
-    document.getElementById('size-fitting').textContent =
-      fitting.length ? `Frames that fit you: ${fitting.join(', ')}` : 'No frame in this catalogue is close to your size.';
-    document.getElementById('size-pd').textContent = `Your PD: ${Math.round(fit.pd_mm)} mm.`;
-    document.getElementById('size-statement').textContent = fit.statement;
+    verdict.textContent = t(`size_${fit.advice.verdict}`);
+    $('size-detail').textContent = t('size_detail', {
+      frame: Math.round(fit.advice.width_mm), face: Math.round(fit.face_width_mm), ideal: Math.round(fit.ideal_glasses_width_mm),
+    });
+    const fitting = fit.fitting.map((sku) => (state.catalogue.get(sku) || { name: sku }).name);
+    $('size-fitting').textContent = fitting.length ? t('size_fitting', { names: fitting.join(', ') }) : t('size_none');
+    $('size-pd').textContent = t('size_pd', { pd: Math.round(fit.pd_mm) });
+    $('size-statement').textContent = t('size_statement', { accuracy: Math.round(Math.max(1, fit.accuracy_mm || 3)) });
   }
 
   // Replies are the rectangle the products changed ([uint32 id][uint16 x, y, w, h][JPEG]), drawn over
   // this widget's own copy of the frame it sent; width 0: nothing drawn, the frame as it was.
   async function onFrame(buffer) {
-    const view = new DataView(buffer);
-    const id = view.getUint32(0);
+    const data = new DataView(buffer);
+    const id = data.getUint32(0);
     const entry = state.sent.get(id);
     for (const old of state.sent.keys()) {
       if (old > id) continue;
       if (old < id) state.stats.dropped += 1;  // overtaken: its reply will never be shown
       state.sent.delete(old);
     }
-    if (!entry || id <= state.lastShownId) return;
-    const rect = [view.getUint16(4), view.getUint16(6), view.getUint16(8), view.getUint16(10)];
+    if (!entry || id <= state.lastShownId || state.mode !== 'camera') return;
+    const rect = [data.getUint16(4), data.getUint16(6), data.getUint16(8), data.getUint16(10)];
     const patch = rect[2] ? await createImageBitmap(new Blob([buffer.slice(12)], { type: 'image/jpeg' })) : null;
-    if (id <= state.lastShownId) return;  // a newer frame was drawn while this one decoded
+    if (id <= state.lastShownId || state.mode !== 'camera') return;  // a newer frame was drawn while this one decoded
     state.lastShownId = id;
     state.stats.received += 1;
     state.retries = 0;
@@ -202,13 +389,21 @@
     adaptUpload(latency > state.minRttMs + 50 || state.socket.bufferedAmount > 0);
     state.stats.latencies.push(latency);
     if (state.stats.latencies.length > 300) state.stats.latencies.shift();
-    after.width = entry.canvas.width;
-    after.height = entry.canvas.height;
-    const context = after.getContext('2d');
-    context.drawImage(entry.canvas, 0, 0);
-    if (patch) context.drawImage(patch, rect[0] * entry.scale, rect[1] * entry.scale, rect[2] * entry.scale, rect[3] * entry.scale);
+    draw(entry.canvas);
+    if (patch) after.getContext('2d').drawImage(patch, rect[0] * entry.scale, rect[1] * entry.scale, rect[2] * entry.scale, rect[3] * entry.scale);
     state.shown = true;
+  }
+
+  // A picture on the stage (a camera frame, a reply's base, the photo), framed on the face.
+  function draw(source) {
+    if (after.width !== source.width || after.height !== source.height) {
+      after.width = source.width;
+      after.height = source.height;
+    }
+    after.getContext('2d').drawImage(source, 0, 0);
+    $('loading').hidden = true;
     snapshotButton.disabled = false;
+    applyFraming(false);
   }
 
   // Enough frames in flight to cover the round trip at the camera's rate, never more than the uplink drains.
@@ -237,21 +432,21 @@
     state.stats.camera += 1;
     const socket = state.socket;
     if (!before.videoWidth) return;
-    if (!state.shown) showCamera();  // the shopper's own picture at once, until the try-on's arrives
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    if (socket.bufferedAmount > 0 || state.sent.size >= inFlightLimit()) return;  // drop, never queue
-    const scale = Math.min(1, uploadWidth() / before.videoWidth);
-    // The shopper keeps seeing the camera's full picture: the reply's rectangle (in upload pixels) is
-    // scaled up onto the full-resolution copy; only the upload shrinks when the link is slow.
     const kept = document.createElement('canvas');
-    kept.width = Math.min(before.videoWidth, UPLOAD_WIDTHS[0]);
+    kept.width = Math.min(before.videoWidth, KEPT_WIDTH);
     kept.height = Math.round(before.videoHeight * (kept.width / before.videoWidth));
     kept.getContext('2d').drawImage(before, 0, 0, kept.width, kept.height);
+    if (!state.shown) draw(kept);  // the shopper's own picture at once, until the try-on's arrives
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount > 0 || state.sent.size >= inFlightLimit()) return;  // drop, never queue
+    // The shopper keeps seeing the camera's full picture: the reply's rectangle (in upload pixels) is
+    // scaled up onto the full-resolution copy; only the upload shrinks when the link is slow.
     let upload = kept;
-    if (scale * before.videoWidth < kept.width) {
+    const width = Math.min(kept.width, uploadWidth());
+    if (width < kept.width) {
       upload = document.createElement('canvas');
-      upload.width = Math.round(before.videoWidth * scale);
-      upload.height = Math.round(before.videoHeight * scale);
+      upload.width = width;
+      upload.height = Math.round(kept.height * (width / kept.width));
       upload.getContext('2d').drawImage(kept, 0, 0, upload.width, upload.height);
     }
     const id = state.nextId++;
@@ -267,46 +462,51 @@
     }, 'image/jpeg', JPEG_QUALITY);
   }
 
-  function showCamera() {
-    after.width = before.videoWidth;
-    after.height = before.videoHeight;
-    after.getContext('2d').drawImage(before, 0, 0);
-  }
-
   // New camera frames: requestVideoFrameCallback where the browser has it, else the video's clock.
   function followCamera() {
+    const run = ++state.cameraRun;
+    const live = () => run === state.cameraRun && before.srcObject;
     if (before.requestVideoFrameCallback) {
-      const next = () => { onCameraFrame(); if (before.srcObject) before.requestVideoFrameCallback(next); };
+      const next = () => { if (!live()) return; onCameraFrame(); before.requestVideoFrameCallback(next); };
       before.requestVideoFrameCallback(next);
       return;
     }
     let lastTime = -1;
     const poll = () => {
-      if (!before.srcObject) return;
+      if (!live()) return;
       if (before.currentTime !== lastTime) { lastTime = before.currentTime; onCameraFrame(); }
       requestAnimationFrame(poll);
     };
     requestAnimationFrame(poll);
   }
 
-  // --- before / after, snapshot, cart, photo ---------------------------------------------------
+  // --- before / after -----------------------------------------------------------------------------
+  // The divider sits at `value`% of the stage; the camera picture shows left of it, the try-on right.
   function setSplit(value) {
     split.value = String(value);
-    // The view is mirrored, so the screen's left part is the video's right part.
-    before.style.clipPath = `inset(0 0 0 ${100 - value}%)`;
     divider.style.left = `${value}%`;
+    const frame = state.framing;
+    if (!frame) return;
+    const width = after.width * frame.scale;
+    const at = (value / 100) * stage.clientWidth - frame.x;  // the divider in the drawn picture's pixels
+    const shown = Math.min(100, Math.max(0, (100 * at) / width));
+    // Mirrored, the picture's screen-left part is the video's right part.
+    before.style.clipPath = state.mirrored ? `inset(0 0 0 ${100 - shown}%)` : `inset(0 ${100 - shown}% 0 0)`;
   }
   split.addEventListener('input', () => setSplit(Number(split.value)));
-  compareButton.addEventListener('click', () => {
-    const on = compareButton.getAttribute('aria-pressed') !== 'true';
-    compareButton.setAttribute('aria-pressed', String(on));
-    splitLabel.hidden = !on;
-    divider.hidden = !on;
-    setSplit(on ? 50 : 0);
-  });
 
+  function setCompare(on) {
+    compareButton.setAttribute('aria-pressed', String(on));
+    split.hidden = !on;
+    divider.hidden = !on;
+    before.style.visibility = on ? 'visible' : 'hidden';
+    if (on) setSplit(50);
+  }
+  compareButton.addEventListener('click', () => setCompare(compareButton.getAttribute('aria-pressed') !== 'true'));
+
+  // --- snapshot and cart ---------------------------------------------------------------------------
   snapshotButton.addEventListener('click', () => {
-    if (!state.shown) return;
+    if (!after.width) return;
     const canvas = document.createElement('canvas');
     canvas.width = after.width;
     canvas.height = after.height;
@@ -322,39 +522,80 @@
       link.download = `tryon-${state.sku}.jpg`;
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+      toast(t('snapshot_saved'));
       notifyHost('snapshot_taken');
     }, 'image/jpeg', 0.92);
   });
 
-  document.getElementById('cart').addEventListener('click', () => notifyHost('add_to_cart'));
-  document.getElementById('close').addEventListener('click', () => notifyHost('close'));
+  $('cart').addEventListener('click', () => {
+    const product = state.catalogue.get(state.sku);
+    toast(t('added_to_cart', { name: product ? product.name : state.sku }));
+    notifyHost('add_to_cart');
+  });
 
-  document.getElementById('photo').addEventListener('change', async (event) => {
+  // --- photo mode: the chosen products on the shopper's photo, following every change -------------
+  function choosePhoto() { $('photo').click(); }
+  $('photo-button').addEventListener('click', choosePhoto);
+  $('camera-button').addEventListener('click', () => {
+    state.photo = null;
+    state.photoRequest += 1;
+    $('camera-button').hidden = true;
+    $('photo-button').hidden = false;
+    compareButton.hidden = false;
+    startLive();
+  });
+
+  $('photo').addEventListener('change', (event) => {
     const file = event.target.files[0];
+    event.target.value = '';
     if (!file) return;
-    const form = new FormData();
-    form.append('photo', file);
-    form.append('sku', state.sku);
-    form.append('merchant', state.merchant);
-    say('Rendering your photo…');
-    const response = await fetch('/api/v1/render', { method: 'POST', body: form });
-    if (!response.ok) { say((await response.json()).error.message); return; }
-    if (state.socket) { const socket = state.socket; state.socket = null; socket.close(); }
-    before.srcObject = null;
+    stopCamera();
+    setCompare(false);
+    state.mode = 'photo';
+    state.photo = file;
     state.mirrored = false;
-    document.getElementById('view').style.transform = 'none';
-    const bitmap = await createImageBitmap(await response.blob());
-    after.width = bitmap.width;
-    after.height = bitmap.height;
-    after.getContext('2d').drawImage(bitmap, 0, 0);
+    state.eyes = null;
+    state.framing = null;
+    $('size').hidden = true;
+    compareButton.hidden = true;
+    $('photo-button').hidden = true;
+    $('camera-button').hidden = false;
+    notice(null);
+    renderPhoto();
+  });
+
+  async function renderPhoto() {
+    const asked = ++state.photoRequest;
+    const form = new FormData();
+    form.append('photo', state.photo);
+    for (const sku of wornSkus()) form.append('sku', sku);
+    form.append('merchant', state.merchant);
+    hint(t('rendering_photo'));
+    let bitmap = null;
+    let faces = '0';
+    try {
+      const response = await fetch('/api/v1/render', { method: 'POST', body: form });
+      if (response.ok) {
+        faces = response.headers.get('X-Faces');
+        bitmap = await createImageBitmap(await response.blob());
+      }
+    } catch (error) { bitmap = null; }
+    if (asked !== state.photoRequest) return;  // a newer choice is on its way
+    if (!bitmap) { notice(t('photo_failed'), [['use_photo', choosePhoto], ['use_camera', () => $('camera-button').click()]]); return; }
     state.shown = true;
-    snapshotButton.disabled = false;
-    say(response.headers.get('X-Faces') === '0' ? 'No face found in this photo.' : '');
+    draw(bitmap);
+    state.stats.photos += 1;
+    hint(faces === '0' ? t('photo_no_face') : '');
+  }
+
+  // --- keyboard and host ---------------------------------------------------------------------------
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && embedded) notifyHost('close');  // the host's dialog closes
   });
 
   // --- start -------------------------------------------------------------------------------------
+  notifyHost('ready');
   loadProducts();
   notifyHost('product_tried');
-  say(texts.starting);
-  startCamera().then((ok) => { if (ok) { connect(); followCamera(); } });
+  startLive();
 })();

@@ -46,13 +46,85 @@ def browser(camera: Path | None = None, allow_camera: bool = True):
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
 
 
-def wait_for(driver, script: str, timeout: float = 30.0):
-    """Poll a JavaScript expression (a `return ...` body) until it is truthy."""
+def wait_for(driver, script: str, timeout: float = 30.0, args: tuple = ()):
+    """Poll a JavaScript expression (a `return ...` body, given `args` as arguments) until it is truthy."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = driver.execute_script(script)
+        value = driver.execute_script(script, *args)
         if value:
             return value
         time.sleep(0.2)
     stats = driver.execute_script("return window.tryonWidget ? JSON.stringify(window.tryonWidget.stats) : null")
     raise AssertionError(f"timed out waiting for: {script}\nwidget: {json.dumps(stats)}")
+
+
+VIEWPORTS = {"desktop": (1200, 900, False), "phone": (390, 844, True)}
+
+
+def set_viewport(driver, name: str) -> None:
+    """Emulate a desktop window or a phone (touch-sized viewport, the page's viewport meta applied)."""
+    width, height, mobile = VIEWPORTS[name]
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
+
+
+AXE_VERSION = "4"
+AXE_CACHE = Path(os.environ.get("TRYON_AXE_DIR", Path.home() / ".cache" / "tryon-tests" / "axe"))
+
+
+def axe_source() -> str:
+    """axe-core's browser build, installed from npm into a cache folder the first time; the test is
+    skipped where neither it nor npm is there."""
+    script = AXE_CACHE / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if not npm:
+            pytest.skip("axe-core is not installed and npm is missing")
+        import subprocess
+
+        AXE_CACHE.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(AXE_CACHE), f"axe-core@{AXE_VERSION}"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0 or not script.exists():
+            pytest.skip(f"could not install axe-core: {(result.stderr or result.stdout)[-300:]}")
+    return script.read_text()
+
+
+def axe_violations(driver, source: str, context: str = "document") -> list[dict]:
+    """Serious and critical accessibility violations axe-core finds in the current document (or frame)."""
+    driver.execute_script(source)
+    found = driver.execute_async_script(
+        f"const done = arguments[arguments.length - 1];"
+        f"axe.run({context}, {{resultTypes: ['violations']}}).then((r) => done(r.violations), (e) => done(String(e)));"
+    )
+    assert isinstance(found, list), found
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+KEY_CODES = {"Escape": 27, "Tab": 9}
+
+
+def press(driver, key: str, shift: bool = False) -> None:
+    """A real key press (DevTools input events) to whatever has the focus, in whichever frame: unlike
+    WebDriver actions it does not wait on a frame that the key press itself removes."""
+    event = {"key": key, "code": key, "windowsVirtualKeyCode": KEY_CODES[key], "modifiers": 8 if shift else 0}
+    driver.execute_cdp_cmd("Input.dispatchKeyEvent", {"type": "rawKeyDown", **event})
+    driver.execute_cdp_cmd("Input.dispatchKeyEvent", {"type": "keyUp", **event})
+
+
+def tap(driver, x: float, y: float) -> None:
+    """A real mouse click at viewport coordinates (DevTools input events)."""
+    for kind in ("mousePressed", "mouseReleased"):
+        driver.execute_cdp_cmd(
+            "Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
+        )

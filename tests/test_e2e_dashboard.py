@@ -13,7 +13,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import Select
 
-from tests.browser import browser, requires_browser, wait_for
+from tests.browser import axe_source, axe_violations, browser, requires_browser, set_viewport, wait_for
 from tests.support.server import local_server
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
@@ -238,5 +238,44 @@ def test_dashboard_key_rotation(shop, artifacts):
         assert driver.execute_script("return sessionStorage.getItem('tryon-key');") is None
         assert merchant_call(base, new, "GET", "/me")[0] == 401
         assert merchant_call(base, shop_key, "GET", "/me")[0] == 200
+    finally:
+        driver.quit()
+
+
+def test_dashboard_checklist_until_the_embed_works(shop, artifacts):
+    """The checklist says what is missing (here: the site the snippet was seen on is not allowed) until
+    the try-on can work; the dashboard has no serious accessibility problem (axe-core) and fits a phone."""
+    base, key = shop
+    seen = urllib.request.Request(
+        f"{base}/api/v1/embeddable?merchant=boutique&sku=round-x", headers={"Origin": "https://elsewhere.example"}
+    )
+    with urllib.request.urlopen(seen) as response:
+        assert json.loads(response.read()) == {"ok": False, "reason": "origin_not_allowed"}
+    driver = browser()
+    try:
+        driver.get(f"{base}/dashboard")
+        sign_in(driver, key)
+        wait_for(driver, "return document.getElementById('check-published').classList.contains('done');")
+        assert "done" in driver.find_element("id", "check-origin").get_attribute("class")
+        snippet = driver.find_element("id", "check-snippet")
+        assert "done" not in snippet.get_attribute("class")
+        assert "https://elsewhere.example" in snippet.text and "not allowed" in snippet.text
+        driver.find_element("id", "checklist").screenshot(str(artifacts / "e2e_dashboard_checklist.png"))
+
+        violations = axe_violations(driver, axe_source())
+        assert not violations, violations
+
+        origins = driver.find_element("id", "origins")
+        origins.send_keys("\nhttps://elsewhere.example")
+        driver.find_element("css selector", "#origins-form button").click()
+        wait_for(driver, "return !document.getElementById('check-live').hidden;")
+        assert "https://elsewhere.example" in driver.find_element("id", "check-live").text
+        assert "elsewhere.example" in driver.find_element("id", "origins-status").text
+
+        set_viewport(driver, "phone")
+        page = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];"
+        )
+        assert page[0] <= page[1], f"the page scrolls sideways on a phone: {page}"
     finally:
         driver.quit()

@@ -137,17 +137,19 @@ def collect_blobs(store: Store, settings: Settings) -> str:
 
 
 def forget_old_sessions(store: Store, settings: Settings) -> str:
-    """Drop which events expired try-on sessions have counted (the counts stay)."""
+    """Drop what expired try-on sessions left: which events they counted (the counts stay), which
+    glasses fit them."""
     from tryon.store.analytics import forget_sessions
+    from tryon.store.session_fits import forget_fits
 
-    return f"{forget_sessions(store.db)} expired session marks dropped"
+    return f"{forget_sessions(store.db)} expired session marks, {forget_fits(store.db)} session fits dropped"
 
 
 PREPARE_STEPS: dict[str, tuple[Callable[[Store, Settings], str], str]] = {  # name: (step, help)
     "init-db": (init_db, "create or upgrade the catalogue database's schema (safe to run again)"),
     "seed-demo": (seed_demo_store, "add the demo store with the built-in products (once; after init-db)"),
     "collect-blobs": (collect_blobs, "remove product images no product uses (after init-db)"),
-    "forget-sessions": (forget_old_sessions, "drop the analytics' marks of expired try-on sessions (after init-db)"),
+    "forget-sessions": (forget_old_sessions, "drop what expired try-on sessions left (after init-db)"),
 }
 
 

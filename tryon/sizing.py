@@ -4,6 +4,7 @@ glasses of the catalogue fit them. Computed per request or camera frame; never s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tryon.fit import FITS, PD_STATEMENT, FitEstimate, fit_advice, ideal_glasses_width
@@ -31,7 +32,7 @@ def size_report(
         **fit.as_dict(),
         "ideal_glasses_width_mm": round(ideal_glasses_width(fit.face_width_mm), 1),
         "statement": PD_STATEMENT.format(accuracy=max(fit.accuracy_mm, 1.0)),
-        "fitting": sorted(sku for sku, width in widths.items() if fit_advice(fit.face_width_mm, width) == FITS),
+        "fitting": fitting_first(fit.face_width_mm, widths),
     }
     if tried is not None:
         sku, glasses = tried
@@ -41,3 +42,19 @@ def size_report(
             "verdict": fit_advice(fit.face_width_mm, glasses.width_mm),
         }
     return report
+
+
+@dataclass(frozen=True)
+class FittingGlasses:
+    """What a session's measured face says about the catalogue's glasses: the SKUs that fit, best
+    first, and the front width that would fit best (nothing of the face itself)."""
+
+    fitting: tuple[str, ...]
+    ideal_width_mm: float
+
+
+def fitting_first(face_width_mm: float, widths: dict[str, float]) -> list[str]:
+    """The SKUs of the glasses that fit a face this wide, the closest to the ideal front width first."""
+    ideal = ideal_glasses_width(face_width_mm)
+    fitting = [sku for sku, width in widths.items() if fit_advice(face_width_mm, width) == FITS]
+    return sorted(fitting, key=lambda sku: (abs(widths[sku] - ideal), sku))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -95,3 +95,27 @@ class CountedEvent(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+
+
+class EmbedSighting(Base):
+    """The last page origin the merchant's try-on was checked or loaded from: whether the snippet is
+    installed (and where), for the dashboard's checklist."""
+
+    __tablename__ = "embed_sightings"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(300))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class SessionFit(Base):
+    """The glasses that fit the face measured in a try-on session: product SKUs and the ideal front
+    width, nothing of the face itself; kept as long as the session's token is good."""
+
+    __tablename__ = "session_fits"
+
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    fitting: Mapped[list] = mapped_column(JSON)
+    ideal_width_mm: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)

@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tryon.config import Settings
+from tryon.web.advice import advice
 from tryon.web.api import api
 from tryon.web.errors import register_error_handlers
 from tryon.web.headers import add_security_headers
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.after_request(release_memory)
     app.register_blueprint(site)
     app.register_blueprint(api, url_prefix="/api/v1")
+    app.register_blueprint(advice, url_prefix="/api/v1")
     app.register_blueprint(merchant_api, url_prefix="/api/v1/merchant")
     app.register_blueprint(openapi, url_prefix="/api/v1")
     init_stream(app)

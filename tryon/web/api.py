@@ -6,7 +6,7 @@ import base64
 import json
 
 import numpy as np
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tryon.errors import UnknownProductError
@@ -17,6 +17,7 @@ from tryon.pipeline import PhotoEngine, Tracked, TryOnEngine
 from tryon.sizing import glasses_tried, size_report
 from tryon.store.analytics import record_event
 from tryon.web.bodies import json_object
+from tryon.web.embedding import embeddable, own_origin
 from tryon.web.errors import ApiError
 from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import services
@@ -52,6 +53,23 @@ def list_products() -> ResponseReturnValue:
             item["swatch"] = catalog.swatch(entry.sku)
         listed.append(item)
     return jsonify(products=listed)
+
+
+@api.get("/embeddable")
+def embeddable_check() -> ResponseReturnValue:
+    """Whether the page asking (its Origin) may show the try-on of `sku` of `merchant`: {"ok": true}, or
+    {"ok": false, "reason": unknown_merchant | origin_not_allowed | unknown_product | unpublished}.
+
+    The loader asks before it shows its button. Readable from any origin (a refused page learns only
+    that it is refused), so the loader can tell the merchant's developer why in the console.
+    """
+    origin = request.headers.get("Origin") or own_origin()
+    if origin != own_origin():
+        g.cors_origin = origin
+    reason = embeddable(merchant_slug(), request.args.get("sku", ""), origin)
+    response = jsonify(ok=True) if reason is None else jsonify(ok=False, reason=reason)
+    response.headers["Cache-Control"] = "no-store"  # publishing or allowing a site shows at once
+    return response
 
 
 @api.get("/products/<sku>/front.png")

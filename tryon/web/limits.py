@@ -23,7 +23,9 @@ PUBLIC_LIMITS = {
     "api.render": "30 per minute",
     "api.render_batch": "10 per minute",
     "api.widget_event": "120 per minute",
+    "advice.session_fitting": "120 per minute",
     "api.list_products": "300 per minute",
+    "api.embeddable_check": "300 per minute",  # one per snippet on a page view
     "api.product_image": "600 per minute",
 }
 FAILED_KEY_LIMIT = "10 per minute"  # merchant API answers of 401 (a wrong or revoked key)

@@ -20,8 +20,9 @@ from tryon.store.analytics import usage
 from tryon.store.calibration import lens_calibration
 from tryon.store.catalog import build_product
 from tryon.store.context import MerchantContext, Store
-from tryon.store.origins import origins_of, set_origins
+from tryon.store.origins import ANY_ORIGIN, origins_of, set_origins
 from tryon.store.records import ProductRecord
+from tryon.store.sightings import last_sighting
 from tryon.web.bodies import form_flag, json_object
 from tryon.web.errors import ApiError
 from tryon.web.services import services
@@ -298,6 +299,20 @@ def put_origins() -> ResponseReturnValue:
     if not isinstance(origins, list):
         raise ApiError(400, "bad_json", 'send {"origins": [...]}')
     return jsonify(origins=set_origins(_scope(), [str(o) for o in origins]))
+
+
+@merchant_api.get("/embedding")
+@requires_key
+def embedding() -> ResponseReturnValue:
+    """Where the try-on was last seen embedded (a page's loader check or embed load), for the
+    dashboard's checklist: {"last_seen": {"origin", "seen_at", "allowed"} | null}."""
+    ctx = _scope()
+    seen = last_sighting(ctx)
+    if seen is None:
+        return jsonify(last_seen=None)
+    origins = origins_of(ctx)
+    allowed = ANY_ORIGIN in origins or seen.origin in origins or seen.origin == request.host_url.rstrip("/")
+    return jsonify(last_seen={"origin": seen.origin, "seen_at": seen.seen_at.isoformat(), "allowed": allowed})
 
 
 @merchant_api.get("/analytics")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tryon.imaging import decode_image, encode_image
 from tryon.pipeline import StreamEngine, Tracked
 from tryon.products import Catalog, Product
 from tryon.reuse import ReusingTracker
-from tryon.sizing import glasses_tried, size_report
+from tryon.sizing import FittingGlasses, glasses_tried, size_report
 from tryon.tracking import Face, FaceTracker
 
 MAX_FRAME_PIXELS = 1920 * 1080
@@ -43,6 +44,7 @@ class StreamSession:
 
     reuse: run the landmark model only on frames where the face changed (`tryon.reuse`); off, on
     every frame. The measuring graph is open only while the face is being measured.
+    on_fitting: told the glasses that fit each time that list changes (the store may ask for it).
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class StreamSession:
         *,
         partial: bool = False,
         reuse: bool = True,
+        on_fitting: Callable[[FittingGlasses], None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.quality = quality
@@ -62,6 +65,8 @@ class StreamSession:
         self.products: list[Product] = []
         self.set_products(skus)
         self._widths = catalog.glasses_widths()
+        self._on_fitting = on_fitting
+        self._fitting: FittingGlasses | None = None
         tracker = FaceTracker(model_path, video=True)
         self._tracker: FaceTracker | ReusingTracker = ReusingTracker(tracker) if reuse else tracker
         self._measurer = FaceMeasurer(model_path=model_path)  # upright crops for PD and face width
@@ -99,7 +104,7 @@ class StreamSession:
                 "faces": len(tracked.faces),
                 "eyes": eyes,
                 "products": self.skus,
-                "fit": size_report(tracked.fit, self._glasses, self._widths),
+                "fit": self._report(tracked),
                 "ms": {
                     "decode": _ms(started, decoded),
                     "render": _ms(decoded, rendered),
@@ -107,6 +112,16 @@ class StreamSession:
                 },
             },
         )
+
+    def _report(self, tracked: Tracked) -> dict | None:
+        """The size guide's report for this frame; a changed list of fitting glasses is passed on."""
+        report = size_report(tracked.fit, self._glasses, self._widths)
+        if report is not None and self._on_fitting is not None:
+            fitting = FittingGlasses(tuple(report["fitting"]), report["ideal_glasses_width_mm"])
+            if fitting != self._fitting:
+                self._fitting = fitting
+                self._on_fitting(fitting)
+        return report
 
     def _encode(self, frame: np.ndarray, image: np.ndarray, tracked: Tracked) -> bytes:
         """The rendered frame as the client asked for it: whole, or the changed rectangle with its place."""

@@ -32,6 +32,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -42,7 +43,9 @@ from wsproto.utilities import ProtocolError
 
 from tryon.errors import InvalidSessionError, TryOnError
 from tryon.model_file import resolve_model_path
+from tryon.sizing import FittingGlasses
 from tryon.store.analytics import record_event
+from tryon.store.session_fits import record_fit
 from tryon.web.clients import client_address
 from tryon.web.errors import ApiError, ErrorDescription, describe
 from tryon.web.public import merchant_slug, public_catalog
@@ -299,21 +302,42 @@ def _run(ws: StreamSocket, shared: Services) -> tuple[int, str | None]:
 
 
 def _open_session(shared: Services) -> StreamSession:
-    """The session the request asks for (`merchant`, `products`, `partial`), after the origin check."""
+    """The session the request asks for (`merchant`, `products`, `partial`), after the origin check;
+    with a genuine session token (`session`) its fitting glasses are kept for the store to ask for."""
     skus, _ignored = _capped(request.args.get("products", "").split(","))
     partial = request.args.get("partial") == "1"
+    catalog = public_catalog()
+    session_id = _session_id(shared)
+    on_fitting = _fit_recorder(shared, catalog.merchant_id, session_id) if session_id is not None else None
     return StreamSession(
-        public_catalog(), resolve_model_path(shared.settings), skus, partial=partial, reuse=shared.settings.stream_reuse
+        catalog,
+        resolve_model_path(shared.settings),
+        skus,
+        partial=partial,
+        reuse=shared.settings.stream_reuse,
+        on_fitting=on_fitting,
     )
+
+
+def _fit_recorder(shared: Services, merchant_id: int, session_id: str) -> Callable[[FittingGlasses], None]:
+    """What a session calls when its fitting glasses change: they are stored for the session."""
+    return lambda fit: record_fit(shared.db, merchant_id, session_id, fit)
+
+
+def _session_id(shared: Services) -> str | None:
+    """The session id of the request's token (`session`), None without a genuine one."""
+    try:
+        return shared.tokens.session_id(request.args.get("session"), merchant_slug())
+    except InvalidSessionError:
+        return None
 
 
 def _count_sessions(shared: Services, skus: list[str]) -> None:
     """Each product a session starts with counts as a try-on session in the merchant's analytics, once
-    per embed page's session token (`session`; reconnects do not count again, a stream without a
-    valid token is served but not counted)."""
-    try:
-        session_id = shared.tokens.session_id(request.args.get("session"), merchant_slug())
-    except InvalidSessionError:
+    per embed page's session token (reconnects do not count again; a stream without a genuine token
+    is served but not counted)."""
+    session_id = _session_id(shared)
+    if session_id is None:
         return
     for sku in skus:
         record_event(shared.db, "session", merchant_slug=merchant_slug(), sku=sku, session_id=session_id)
