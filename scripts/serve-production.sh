@@ -3,13 +3,21 @@
 # limits, buffering both ways) in front of gunicorn, so slow clients wait on nginx, not on gunicorn's
 # threads. Sets up (scripts/setup.sh), prepares the data (`tryon prepare`), then runs gunicorn on a
 # loopback port (TRYON_BEHIND_PROXY=1) and nginx in the foreground, both as the user running this
-# script; Ctrl-C or SIGTERM stops both, and either one exiting stops the other.
+# script; Ctrl-C or SIGTERM stops both, and any one exiting stops the others.
 #
 #   HOST, PORT            where nginx listens: default 127.0.0.1:8443 (HOST=0.0.0.0 for other machines;
 #                         ports under 1024 need root or CAP_NET_BIND_SERVICE)
 #   UPSTREAM_PORT         gunicorn's port on 127.0.0.1 (default 8000)
-#   THREADS               gunicorn threads (default: the process's live sessions, TRYON_MAX_STREAMS or
-#                         4 per core, plus 8 for page and API requests)
+#   INSTANCES             gunicorn processes (default 1), on UPSTREAM_PORT, UPSTREAM_PORT+1, ..., each one
+#                         worker with its own live-session cap (TRYON_MAX_STREAMS, default 4 per core
+#                         shared out among them); nginx gives each new connection to the one with the fewest
+#   UPSTREAMS             app instances running elsewhere, host:port separated by spaces or commas (e.g. the
+#                         replicas of compose.yaml): only nginx runs, in front of them; no setup, no
+#                         `tryon prepare`, no gunicorn here
+#   THREADS               gunicorn threads per process (default: the process's live sessions plus 8 for page
+#                         and API requests)
+#   MALLOC_ARENA_MAX      glibc malloc arenas per process (default 2: each thread would otherwise get one, up to
+#                         8 per core, and hold the memory it freed)
 #   TRYON_CERT, TRYON_KEY the TLS certificate (chain) and key; without them a self-signed pair for
 #                         HOST is made once in the run directory (browsers warn about it)
 #   TRYON_FRONT_DIR       the run directory: rendered nginx.conf, nginx.pid, logs/, tmp/, tls/
@@ -52,16 +60,23 @@ fi
 install_missing || exit $?
 nginx=$(find_nginx)
 
-[ "${TRYON_SKIP_SETUP:-}" = 1 ] || scripts/setup.sh
-.venv/bin/tryon prepare
-
 host=${HOST:-127.0.0.1}
 port=${PORT:-8443}
 upstream_port=${UPSTREAM_PORT:-8000}
+instances=${INSTANCES:-1}
 data_dir=${TRYON_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/tryon}
 front=${TRYON_FRONT_DIR:-$data_dir/front}
-streams=${TRYON_MAX_STREAMS:-$((4 * $(nproc)))}
+streams=${TRYON_MAX_STREAMS:-$(((4 * $(nproc) + instances - 1) / instances))}
 threads=${THREADS:-$((streams + 8))}
+upstreams=()
+if [ -n "${UPSTREAMS:-}" ]; then
+    read -ra upstreams <<<"${UPSTREAMS//,/ }"
+else
+    [ "${TRYON_SKIP_SETUP:-}" = 1 ] || scripts/setup.sh
+    .venv/bin/tryon prepare
+    for ((i = 0; i < instances; i++)); do upstreams+=("127.0.0.1:$((upstream_port + i))"); done
+fi
+servers=$(printf 'server %s; ' "${upstreams[@]}")
 mkdir -p "$front/logs" "$front/tmp" "$front/tls"
 chmod 755 "$front" "$front/logs" "$front/tmp"  # nginx's workers may run as another user when started as root
 chmod 700 "$front/tls"
@@ -86,7 +101,7 @@ fi
 
 listen=$host:$port
 [[ $host == *:* ]] && listen="[$host]:$port"
-sed -e "s|@LISTEN@|$listen|" -e "s|@UPSTREAM@|127.0.0.1:$upstream_port|" \
+sed -e "s|@LISTEN@|$listen|" -e "s|@SERVERS@|$servers|" \
     -e "s|@CERT@|$cert|" -e "s|@KEY@|$key|" deploy/nginx.conf >"$front/nginx.conf"
 "$nginx" -t -q -p "$front/" -c nginx.conf
 
@@ -98,10 +113,15 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-TRYON_BEHIND_PROXY=1 .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "$threads" \
-    --bind "127.0.0.1:$upstream_port" --graceful-timeout 5 --access-logfile - 'tryon.web:create_app()' &
-children+=($!)
+if [ -z "${UPSTREAMS:-}" ]; then
+    for upstream in "${upstreams[@]}"; do
+        TRYON_BEHIND_PROXY=1 TRYON_MAX_STREAMS=$streams MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} \
+            .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "$threads" --bind "$upstream" \
+            --graceful-timeout 5 --access-logfile - 'tryon.web:create_app()' &
+        children+=($!)
+    done
+fi
 "$nginx" -p "$front/" -c nginx.conf &
 children+=($!)
-echo "tryon: serving on https://$listen/ through nginx (logs in $front/logs; Ctrl-C to stop)"
+echo "tryon: serving on https://$listen/ through nginx in front of ${upstreams[*]} (logs in $front/logs; Ctrl-C to stop)"
 wait -n

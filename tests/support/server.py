@@ -34,9 +34,10 @@ def local_server(
     cwd: Path | None = None,
     log_path: Path | None = None,
     tls: tuple[Path, Path] | None = None,
+    prepare: bool = True,
 ) -> Iterator[tuple[str, int]]:
-    """Run `tryon prepare`, then start gunicorn with the app on 127.0.0.1; yields (base URL, server
-    pid); stops the server afterwards.
+    """Run `tryon prepare` (unless `prepare` is False: the caller did), then start gunicorn with the
+    app on 127.0.0.1; yields (base URL, server pid); stops the server afterwards.
 
     `python` is the interpreter of the environment tryon is installed in (its `tryon` script beside
     it), by default this one; `cwd` the working directory (gunicorn imports from there first).
@@ -47,7 +48,8 @@ def local_server(
     URL is then https://).
     """
     env = {**os.environ, **(env or {})}
-    run_prepare(python, env, cwd)
+    if prepare:
+        run_prepare(python, env, cwd)
     port = free_port()
     command = [
         str(python),
@@ -86,11 +88,14 @@ def local_server(
 
 def run_prepare(python: Path, env: dict[str, str], cwd: Path | None) -> None:
     """`tryon prepare` (schema, demo store, stray blobs), as scripts/serve.sh runs it before gunicorn."""
-    result = subprocess.run(
-        [str(python.with_name("tryon")), "prepare"], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    result = subprocess.run(prepare_command(python), cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"tryon prepare failed: {(result.stdout + result.stderr)[-2000:]}")
+
+
+def prepare_command(python: Path = Path(sys.executable)) -> list[str]:
+    """The `tryon prepare` command of the environment `python` belongs to."""
+    return [str(python.with_name("tryon")), "prepare"]
 
 
 def _wait_until_ready(process: subprocess.Popen, base: str, timeout: float, exit_log: Callable[[], str]) -> None:
@@ -143,12 +148,13 @@ def install_production_front(timeout: float = 600.0) -> str | None:
 
 @contextmanager
 def production_front(
-    run_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0
+    run_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0, upstreams: list[str] | None = None
 ) -> Iterator[tuple[str, Path]]:
     """Run `scripts/serve-production.sh` (nginx with TLS in front of gunicorn, as the README starts
     it) on free loopback ports, its run directory (rendered config, pid, logs, self-signed
     certificate) in `run_dir`; yields (https base URL, path of the script's own log). The script,
-    nginx and gunicorn share a process group, stopped together afterwards."""
+    nginx and gunicorn share a process group, stopped together afterwards. With `upstreams`
+    (host:port of app instances already running) only nginx runs, in front of them (UPSTREAMS)."""
     port, upstream = free_port(), free_port()
     env = {
         **os.environ,
@@ -157,6 +163,7 @@ def production_front(
         "UPSTREAM_PORT": str(upstream),
         "TRYON_FRONT_DIR": str(run_dir),
         "TRYON_SKIP_SETUP": "1",
+        **({"UPSTREAMS": " ".join(upstreams)} if upstreams else {}),
         **(env or {}),
     }
     run_dir.mkdir(parents=True, exist_ok=True)
