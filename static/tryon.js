@@ -7,7 +7,9 @@
 // with its own close button, Escape and the backdrop to close it, and a plain message when the
 // try-on cannot load. data-merchant defaults to the demo store. Events from the try-on arrive on
 // `document` as CustomEvents: "tryon:product_tried", "tryon:snapshot_taken", "tryon:add_to_cart"
-// (detail.sku; detail.product, the previous name, is kept for one release, as is data-product).
+// (detail.sku; detail.session, the try-on's token: GET TRYON-HOST/api/v1/sessions/fitting?merchant=SHOP&
+// session=TOKEN lists the glasses that fit the shopper; detail.product, the previous name of sku, is
+// kept for one release, as is data-product).
 (function () {
   'use strict';
   const script = document.currentScript;
@@ -171,7 +173,8 @@
         return;
       }
       if (data.type === 'close') { shut(); return; }
-      document.dispatchEvent(new CustomEvent(`tryon:${data.type}`, { detail: { sku: data.sku, product: data.sku } }));
+      const detail = { sku: data.sku, product: data.sku, session: data.session };
+      document.dispatchEvent(new CustomEvent(`tryon:${data.type}`, { detail: detail }));
     });
   }
 })();

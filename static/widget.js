@@ -97,7 +97,8 @@
   }
 
   function notifyHost(type) {
-    if (embedded) window.parent.postMessage({ source: 'tryon', type: type, sku: state.sku }, hostOrigin);
+    // session: this try-on's token, for the store to ask which glasses fit (GET /api/v1/sessions/fitting)
+    if (embedded) window.parent.postMessage({ source: 'tryon', type: type, sku: state.sku, session: state.session }, hostOrigin);
     if (HOST_EVENTS.has(type)) {  // the merchant's analytics: counts only, nothing about the shopper
       const event = { merchant: state.merchant, sku: state.sku, event: type, session: state.session };
       fetch('/api/v1/events', { method: 'POST', body: JSON.stringify(event), keepalive: true }).catch(() => {});
@@ -350,6 +351,7 @@
   }
 
   function showSize(fit) {
+    if (fit) markFitting(fit.fitting || []);
     const panel = $('size');
     panel.hidden = !(fit && fit.advice);
     if (panel.hidden) return;
@@ -363,6 +365,25 @@
     $('size-fitting').textContent = fitting.length ? t('size_fitting', { names: fitting.join(', ') }) : t('size_none');
     $('size-pd').textContent = t('size_pd', { pd: Math.round(fit.pd_mm) });
     $('size-statement').textContent = t('size_statement', { accuracy: Math.round(Math.max(1, fit.accuracy_mm || 3)) });
+  }
+
+  // The glasses that fit the measured face: marked, and first in their row in the service's order (best first).
+  let shownFitting = '';
+  function markFitting(fitting) {
+    if (fitting.join(',') === shownFitting) return;
+    shownFitting = fitting.join(',');
+    for (const button of document.querySelectorAll('.chip')) {
+      const fits = fitting.includes(button.dataset.sku);
+      button.classList.toggle('fits', fits);
+      button.title = fits ? t('fits_you') : '';
+    }
+    const panel = $('panel-glasses');
+    if (!panel) return;
+    for (const sku of [...fitting].reverse()) {
+      const button = panel.querySelector(`.chip[data-sku="${CSS.escape(sku)}"]`);
+      if (button) panel.prepend(button);
+    }
+    revealWorn(panel);
   }
 
   // Replies are the rectangle the products changed ([uint32 id][uint16 x, y, w, h][JPEG]), drawn over

@@ -418,3 +418,18 @@ def test_a_host_the_service_does_not_answer_to_is_refused(app):
     assert "evil.example" in rebound.json["error"]["message"]
     assert client.get("/api/v1/products", headers={"Host": "127.0.0.1:8000"}).status_code == 200
     assert client.get("/api/v1/health", headers={"Host": "localhost"}).status_code == 200
+
+
+def test_limits_turned_off_leave_every_endpoint_working(tmp_path):
+    """TRYON_RATE_LIMITS=0 (load tests from one address): the limited views still answer once the
+    limiter is no longer referenced by the factory (it is kept by the app, not collected)."""
+    import gc
+
+    settings = Settings(
+        data_dir=tmp_path, model_path=resolve_model_path(), assets_dir=PROJECT_ROOT / "assets", rate_limits=False
+    )
+    client = prepared_app(settings, TESTING=True).test_client()
+    gc.collect()
+    allowed = int(PUBLIC_LIMITS["api.widget_event"].split()[0])
+    answers = {client.post("/api/v1/events", json={}).status_code for _ in range(allowed + 1)}
+    assert answers == {400}  # the body's fault every time: never 429, never a 500

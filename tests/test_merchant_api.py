@@ -340,3 +340,20 @@ def test_large_glasses_upload_is_stored_scaled_with_its_calibration(client, keys
     assert np.allclose(stored_centres, np.array(centres) * factor, atol=0.01)
     detected = client.get("/api/v1/merchant/products/round-big/calibration", headers=auth(key)).json["detected"]
     assert np.abs(np.array(detected) - stored_centres).max() < 6  # the lens holes are where the spec says
+
+
+def test_a_whole_foundation_range_is_uploaded_at_once(client, keys):
+    key = auth(keys["alpha"])
+    csv_range = "sku,name,colour\nrange-110,110 Porcelain,#e8c8b0\nrange-220,220 Natural Beige,#c9a07e\n"
+    created = client.post(
+        "/api/v1/merchant/shade-ranges?published=true", data=csv_range, headers={**key, "Content-Type": "text/csv"}
+    )
+    assert created.status_code == 201 and created.json == {"created": ["range-110", "range-220"]}
+    stored = client.get("/api/v1/merchant/products/range-220", headers=key).json
+    assert stored["kind"] == "foundation" and stored["published"] and stored["name"] == "220 Natural Beige"
+    again = client.post("/api/v1/merchant/shade-ranges", data=csv_range, headers={**key, "Content-Type": "text/csv"})
+    assert again.status_code == 409 and "range-110" in again.json["error"]["message"]
+    bad = [{"sku": "range-330", "name": "330", "colour": "#a0704a"}, {"sku": "range 1", "name": "x", "colour": "red"}]
+    refused = client.post("/api/v1/merchant/shade-ranges", json=bad, headers=key)
+    assert refused.status_code == 400 and "item 2" in refused.json["error"]["message"].lower()
+    assert client.get("/api/v1/merchant/products/range-330", headers=key).status_code == 404  # all or nothing

@@ -45,6 +45,7 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         limited = limiter.limit(limit)(app.view_functions[endpoint])
         app.view_functions[endpoint] = limited  # type: ignore[assignment]  # the same view, limit registered
     limiter.limit(FAILED_KEY_LIMIT, deduct_when=_refused_key)(merchant_api)
+    app.extensions["tryon.limiter"] = limiter  # the limited views hold it weakly: the app keeps it alive
     return limiter
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from tryon.imaging import encode_image
 from tryon.makeup import MAKEUP_TYPES
 from tryon.products import Product
+from tryon.shade import parse_shade_range, shade_products
 from tryon.store import products as product_store
 from tryon.store.accounts import authenticate, issue_key, list_keys, revoke_key
 from tryon.store.analytics import usage
@@ -194,6 +195,47 @@ def create_product() -> ResponseReturnValue:
         published=bool(fields.get("published", False)),
     )
     return _product_response(product, 201)
+
+
+MAX_SHADES_PER_RANGE = 200
+MAX_RANGE_BYTES = 256 * 1024
+
+
+@merchant_api.post("/shade-ranges")
+@requires_key
+def upload_shade_range() -> ResponseReturnValue:
+    """A whole foundation range at once: the body CSV (Content-Type text/csv) or a JSON list of
+    {sku, name, colour[, coverage]} (tryon.shade documents the format); ?published=true to publish.
+    All or nothing: every bad row is reported (400), an SKU that exists already is a 409."""
+    body = request.get_data(cache=False)
+    if len(body) > MAX_RANGE_BYTES:
+        raise ApiError(413, "range_too_large", f"a range is at most {MAX_RANGE_BYTES // 1024} KB")
+    fmt: Literal["csv", "json"] = "csv" if request.mimetype == "text/csv" else "json"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "bad_range", "the range must be UTF-8 text") from exc
+    shades = parse_shade_range(text, fmt)
+    if len(shades) > MAX_SHADES_PER_RANGE:
+        raise ApiError(400, "too_many_shades", f"at most {MAX_SHADES_PER_RANGE} shades per range")
+    scope = _scope()
+    existing = {product.sku for product in product_store.list_products(scope)} & {shade.sku for shade in shades}
+    if existing:
+        raise ApiError(409, "conflict", f"products exist already: {', '.join(sorted(existing))}")
+    published = request.args.get("published", "").lower() in ("1", "true", "yes", "on")
+    created = []
+    for fields in shade_products(shades, published=published):
+        product = product_store.create_product(
+            scope,
+            fields["sku"],
+            name=fields["name"],
+            kind=fields["kind"],
+            spec=fields["spec"],
+            images={},
+            published=fields["published"],
+        )
+        created.append(product.sku)
+    return jsonify(created=created), 201
 
 
 @merchant_api.get("/products/<sku>")
