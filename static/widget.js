@@ -173,6 +173,8 @@
     return button;
   }
 
+  $('shade-try').addEventListener('click', (event) => toggle(event.currentTarget.dataset.sku));
+
   function openTab(name) {
     for (const tab of $('groups').children) {
       const open = tab.dataset.group === name;
@@ -348,6 +350,20 @@
       : status.status === 'face_too_small' ? t('too_small')
         : status.faces > 1 ? t('two_faces') : '');
     showSize(status.fit);
+    showShade(status.shade);
+  }
+
+  // The foundation that matches the shopper (the service reads it on the bare camera frames), offered
+  // while the face products are open.
+  function showShade(shade) {
+    const line = $('shade');
+    const faceOpen = $('tab-face') && $('tab-face').getAttribute('aria-selected') === 'true';
+    line.hidden = !(shade && faceOpen && state.catalogue.has(shade.sku));
+    if (line.hidden) return;
+    $('shade-text').textContent = t('shade_match', { name: shade.name, undertone: t(`undertone_${shade.undertone}`) });
+    const button = $('shade-try');
+    button.dataset.sku = shade.sku;
+    button.hidden = state.worn.get('foundation') === shade.sku;
   }
 
   function showSize(fit) {

@@ -163,3 +163,31 @@ def test_a_bad_range_names_every_bad_line():
             parse_shade_range(empty, format)
     with pytest.raises(ProductError, match="not JSON"):
         parse_shade_range("{", "json")
+
+
+def test_a_live_session_reports_the_shoppers_shade(catalog, shades, model_path):
+    """The stream tells the widget the matching foundation (and its neighbours) from the bare frames,
+    the same shade the finder gives on the photo or an adjacent one; none while no face is in view."""
+    import cv2
+
+    from tryon.shade import find_shade
+    from tryon.tracking import FaceTracker
+    from tryon.web.session import StreamSession
+
+    photo = load_face("061_neutral.jpg")
+    rng = np.random.default_rng(0)
+    session = StreamSession(catalog, model_path, ["round"], partial=True)
+    try:
+        blank = cv2.imencode(".jpg", np.full((480, 640, 3), 90, np.uint8))[1].tobytes()
+        assert session.process(blank, 0).status["shade"] is None
+        for frame_id in range(1, 25):
+            noisy = np.clip(photo + rng.normal(0, 2, photo.shape), 0, 255).astype(np.uint8)
+            status = session.process(cv2.imencode(".jpg", noisy)[1].tobytes(), frame_id).status
+    finally:
+        session.close()
+    shade = status["shade"]
+    assert set(shade) == {"sku", "name", "undertone", "lighter", "darker"}
+    with FaceTracker(model_path) as tracker:
+        still = find_shade(photo, tracker.detect(photo).primary, shades)
+    assert still is not None
+    assert shade["sku"] in {s.sku for s in (still.match, still.lighter, still.darker) if s}

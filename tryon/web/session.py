@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from tryon.imaging import decode_image, encode_image
 from tryon.pipeline import StreamEngine, Tracked
 from tryon.products import Catalog, Product
 from tryon.reuse import ReusingTracker
+from tryon.shade import ShadeSpec, catalog_shades, closest_shade, linear_to_lab, skin_reflectance
 from tryon.sizing import FittingGlasses, glasses_tried, size_report
 from tryon.tracking import Face, FaceTracker
 
@@ -67,6 +69,7 @@ class StreamSession:
         self._widths = catalog.glasses_widths()
         self._on_fitting = on_fitting
         self._fitting: FittingGlasses | None = None
+        self._shade = ShadeFinder(catalog)
         # Two faces: the products go on the main one, and the shopper is told when someone else is in
         # view (the model looks for the second only on frames it runs on: about 2% more CPU).
         tracker = FaceTracker(model_path, video=True, max_faces=2)
@@ -107,6 +110,7 @@ class StreamSession:
                 "eyes": eyes,
                 "products": self.skus,
                 "fit": self._report(tracked),
+                "shade": self._shade.update(frame, tracked),
                 "ms": {
                     "decode": _ms(started, decoded),
                     "render": _ms(decoded, rendered),
@@ -140,6 +144,50 @@ class StreamSession:
     def close(self) -> None:
         self._tracker.close()
         self._measurer.close()
+
+
+class ShadeFinder:
+    """The foundation of the catalogue that matches the shopper, from the bare frames of a stream: the
+    skin read on frames the model ran on (a new look at the face), at most every SHADE_EVERY frames,
+    the median of the last SHADE_READINGS readings matched (`tryon.shade`). Nothing is kept beyond
+    those few colour readings, and they go with the session."""
+
+    SHADE_EVERY = 10
+    SHADE_READINGS = 9
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._shades: list[ShadeSpec] | None = None  # read from the catalogue at the first face
+        self._readings: deque[np.ndarray] = deque(maxlen=self.SHADE_READINGS)
+        self._since = self.SHADE_EVERY
+        self._report: dict | None = None
+
+    def update(self, frame: np.ndarray, tracked: Tracked) -> dict | None:
+        """The shade report for this frame: {"sku", "name", "undertone", "lighter", "darker"} or None."""
+        self._since += 1
+        if not tracked.faces:
+            self._readings.clear()  # the next face may be someone else
+            self._report = None
+            return None
+        if self._since < self.SHADE_EVERY or not tracked.detection.inferred:
+            return self._report
+        self._since = 0
+        if self._shades is None:
+            self._shades = catalog_shades(self._catalog)
+        face, anchor = tracked.faces[0]
+        reflectance = skin_reflectance(frame, face, anchor.light) if self._shades else None
+        if reflectance is not None:
+            self._readings.append(linear_to_lab(reflectance))
+        if self._readings and self._shades:
+            match = closest_shade(np.median(np.array(self._readings), axis=0), self._shades)
+            self._report = {
+                "sku": match.match.sku,
+                "name": match.match.name,
+                "undertone": match.undertone,
+                "lighter": match.lighter.sku if match.lighter else None,
+                "darker": match.darker.sku if match.darker else None,
+            }
+        return self._report
 
 
 def _ms(start: float, end: float) -> float:
