@@ -351,6 +351,28 @@
         : status.faces > 1 ? t('two_faces') : '');
     showSize(status.fit);
     showShade(status.shade);
+    showCard(status.card);
+  }
+
+  // Card calibration: the shopper holds a bank card on the forehead; the service finds it frame after
+  // frame and says what to change until five readings agree (nothing of the frames is kept).
+  $('card-measure').addEventListener('click', () => {
+    if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+      state.socket.send(JSON.stringify({ type: 'measure_with_card' }));
+      cardState = 'looking';
+      $('card-hint').textContent = t('card_hold');
+    }
+  });
+  let cardState = '';
+  const CARD_UPLOAD_WIDTH = 1280;
+  function showCard(card) {
+    if (!card || card.state === cardState && card.state !== 'looking') return;
+    cardState = card.state;
+    const text = card.state === 'measured' ? t('card_measured', { pd: Math.round(card.pd_mm) })
+      : card.state === 'gave_up' ? t('card_gave_up')
+        : card.code && card.code !== 'not_found' ? t(`card_${card.code}`) : t('card_hold');
+    $('card-hint').textContent = text;
+    $('card-measure').hidden = card.state === 'looking';
   }
 
   // The foundation that matches the shopper (the service reads it on the bare camera frames), offered
@@ -380,7 +402,9 @@
     const fitting = fit.fitting.map((sku) => (state.catalogue.get(sku) || { name: sku }).name);
     $('size-fitting').textContent = fitting.length ? t('size_fitting', { names: fitting.join(', ') }) : t('size_none');
     $('size-pd').textContent = t('size_pd', { pd: Math.round(fit.pd_mm) });
-    $('size-statement').textContent = t('size_statement', { accuracy: Math.round(Math.max(1, fit.accuracy_mm || 3)) });
+    $('size-statement').textContent = fit.method === 'card'
+      ? t('size_statement_card', { accuracy: fit.accuracy_mm })
+      : t('size_statement', { accuracy: Math.round(Math.max(1, fit.accuracy_mm || 3)) });
   }
 
   // The glasses that fit the measured face: marked, and first in their row in the service's order (best first).
@@ -460,6 +484,7 @@
   // A long round trip is a mobile or distant link: smaller uploads take less of it (and of the
   // server); the face stays large enough to track (the landmark model sees a 256 px crop).
   function uploadWidth() {
+    if (cardState === 'looking') return CARD_UPLOAD_WIDTH;  // the card's edges need the camera's detail
     const forLink = state.minRttMs <= 80 ? 0 : state.minRttMs <= 130 ? 1 : 2;
     return UPLOAD_WIDTHS[Math.min(UPLOAD_WIDTHS.length - 1, forLink + state.squeeze)];
   }

@@ -68,3 +68,33 @@ def test_a_card_held_out_in_front_is_refused(still_tracker):
     face = still_tracker.detect(image).primary
     assert read_card(image, face, iris_pd_mm=pd_mm).found
     assert "not in front" in read_card(image, face, iris_pd_mm=pd_mm * 1.3).reason
+
+
+def test_a_live_session_measures_the_pd_with_a_card(still_tracker, catalog, model_path, monkeypatch):
+    """Asked to, a stream looks for the card frame after frame; once five readings agree its PD is
+    the card's (method "card", accuracy under a millimetre); without a card it says so, then gives up."""
+    import tryon.web.session as session_module
+    from tryon.web.session import StreamSession
+
+    image, pd_mm = composite(still_tracker, "009_neutral.jpg", 1.0)
+    rng = np.random.default_rng(1)
+    session = StreamSession(catalog, model_path, ["round"], partial=True)
+    try:
+        session.measure_with_card()
+        for frame_id in range(16):
+            noisy = np.clip(image + rng.normal(0, 1.5, image.shape), 0, 255).astype(np.uint8)
+            status = session.process(
+                cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(), frame_id
+            ).status
+        assert status["card"]["state"] == "measured", status["card"]
+        assert status["fit"]["method"] == "card" and abs(status["fit"]["pd_mm"] - pd_mm) < 1.5
+        monkeypatch.setattr(session_module, "CARD_FRAMES", 6)
+        bare = cv2.imencode(".jpg", load_face("009_neutral.jpg"))[1].tobytes()
+        session.measure_with_card()
+        first = session.process(bare, 100).status["card"]
+        assert first["state"] == "looking" and first["code"] == "not_found"
+        for frame_id in range(101, 108):
+            last = session.process(bare, frame_id).status["card"]
+        assert last["state"] == "gave_up"
+    finally:
+        session.close()

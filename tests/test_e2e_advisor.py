@@ -3,6 +3,8 @@ in the face products, tried with one tap; the glasses that fit marked."""
 
 from __future__ import annotations
 
+import cv2
+
 from tests.browser import browser, requires_browser, wait_for
 from tests.conftest import load_face
 from tests.support.motion import fit_to_canvas, write_y4m
@@ -39,5 +41,31 @@ def test_your_shade_is_offered_and_tried_with_one_tap(tmp_path):
             # The glasses that fit this measured face are marked in the glasses row.
             driver.find_element("id", "tab-glasses").click()
             wait_for(driver, "return document.querySelectorAll('#panel-glasses .chip.fits').length > 0;")
+        finally:
+            driver.quit()
+
+
+def test_the_pd_is_measured_with_a_card_in_the_widget(tmp_path, still_tracker):
+    """The widget's card flow: "Measure with a card", a card held on the forehead (a composite at the
+    scale the hand-placed irises give), the PD then stated as measured with the card."""
+    from tests.test_card import composite
+
+    image, pd_mm = composite(still_tracker, "009_neutral.jpg", 1.0)
+    camera = tmp_path / "card.y4m"
+    write_y4m(str(camera), [cv2.resize(fit_to_canvas(image), (1280, 960), interpolation=cv2.INTER_CUBIC)] * 10)
+    with local_server({"TRYON_MODEL_PATH": str(resolve_model_path())}) as (base, _pid):
+        driver = browser(camera)
+        try:
+            driver.get(f"{base}/embed/round")
+            wait_for(driver, "return !document.getElementById('size').hidden;", 60)
+            driver.find_element("id", "card-measure").click()
+            wait_for(
+                driver,
+                "return document.getElementById('card-hint').textContent.includes('Measured with your card');",
+                30,
+            )
+            assert "card of known size" in driver.find_element("id", "size-statement").text
+            shown = driver.execute_script("return window.tryonWidget.stats.lastStatus.fit.pd_mm")
+            assert abs(shown - pd_mm) < 2.0, (shown, pd_mm)
         finally:
             driver.quit()

@@ -44,12 +44,13 @@ class CardReading:
 
     found: bool
     reason: str
+    code: str = ""  # the reason for the widget's own words: not_found, tilted, off_forehead, in_front
     mm_per_px: float = 0.0
     pd_mm: float = 0.0
     corners: np.ndarray | None = None
 
 
-NOT_FOUND = CardReading(False, "hold a bank or loyalty card flat against your forehead, above your eyes")
+NOT_FOUND = CardReading(False, "hold a bank or loyalty card flat against your forehead, above your eyes", "not_found")
 
 
 def read_card(frame_bgr: np.ndarray, face: Face, iris_pd_mm: float | None = None) -> CardReading:
@@ -76,12 +77,16 @@ def read_card(frame_bgr: np.ndarray, face: Face, iris_pd_mm: float | None = None
     foreshortening = (width_px / height_px) / CARD_ASPECT
     limit = math.cos(math.radians(MAX_TILT_DEGREES))
     if not limit <= foreshortening <= 1.0 / limit:
-        return CardReading(False, "hold the card flat against your forehead, facing the camera", corners=corners)
+        return CardReading(
+            False, "hold the card flat against your forehead, facing the camera", "tilted", corners=corners
+        )
     centre = corners.mean(axis=0)
     above = float(np.dot(centre - middle, _up_normal(eyes)))  # how far above the eye line, along the face
     sideways = float(abs(np.dot(centre - middle, (eyes[1] - eyes[0]) / eye_distance)))
     if not 0.3 * eye_distance <= above <= 2.2 * eye_distance or sideways > 0.6 * eye_distance:
-        return CardReading(False, "hold the card on your forehead, centred above your eyes", corners=corners)
+        return CardReading(
+            False, "hold the card on your forehead, centred above your eyes", "off_forehead", corners=corners
+        )
     mm_per_px_card = CARD_WIDTH_MM / width_px
     distance_mm = face.camera.focal_px * mm_per_px_card  # the card's distance from the camera
     mm_per_px = mm_per_px_card * (distance_mm + CARD_DEPTH_MM) / distance_mm
@@ -92,7 +97,7 @@ def read_card(frame_bgr: np.ndarray, face: Face, iris_pd_mm: float | None = None
         return CardReading(
             False, "hold the card flat against your forehead, not in front of your face", corners=corners
         )
-    return CardReading(True, "", mm_per_px, pd_mm, corners)
+    return CardReading(True, "", "", mm_per_px, pd_mm, corners)
 
 
 def _up_normal(eyes: np.ndarray) -> np.ndarray:
@@ -206,3 +211,29 @@ def _clockwise_from_top_left(box: np.ndarray) -> np.ndarray:
     if np.linalg.norm(ordered[1] - ordered[0]) < np.linalg.norm(ordered[3] - ordered[0]):
         ordered = np.roll(ordered, -1, axis=0)  # make the first side a long one
     return ordered
+
+
+CARD_READINGS = 5  # frames that found the card, for a measurement
+CARD_MAX_SPREAD_MM = 1.0  # their PDs' standard deviation at most: the card held still
+CARD_ACCURACY_MM = 0.7  # what the composites show (tests/test_card.py): the PD's own accuracy this way
+
+
+@dataclass
+class CardMeasurement:
+    """A card calibration in progress over a stream's frames: readings until CARD_READINGS of them
+    agree; `pd_mm` is then their median. `last` is the latest reading (what to tell the shopper)."""
+
+    pds: list[float]
+    last: CardReading = NOT_FOUND
+
+    def add(self, reading: CardReading) -> None:
+        self.last = reading
+        if reading.found:
+            self.pds = (self.pds + [reading.pd_mm])[-CARD_READINGS:]
+
+    @property
+    def pd_mm(self) -> float | None:
+        """The measured PD once enough readings agree, else None."""
+        if len(self.pds) < CARD_READINGS or float(np.std(self.pds)) > CARD_MAX_SPREAD_MM:
+            return None
+        return float(np.median(self.pds))

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tryon.card import CARD_ACCURACY_MM, CardMeasurement, read_card
 from tryon.errors import InvalidImageError
 from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
@@ -30,6 +31,7 @@ from tryon.sizing import FittingGlasses, glasses_tried, size_report
 from tryon.tracking import Face, FaceTracker
 
 MAX_FRAME_PIXELS = 1920 * 1080
+CARD_FRAMES = 300  # a card calibration looks this many frames (10 s at 30 fps) before it gives up
 RECT_MARGIN_PX = 4  # unchanged pixels around the changed ones: the seam falls where both pictures agree
 
 
@@ -70,12 +72,18 @@ class StreamSession:
         self._on_fitting = on_fitting
         self._fitting: FittingGlasses | None = None
         self._shade = ShadeFinder(catalog)
+        self._card: CardMeasurement | None = None
+        self._card_frames = 0
         # Two faces: the products go on the main one, and the shopper is told when someone else is in
         # view (the model looks for the second only on frames it runs on: about 2% more CPU).
         tracker = FaceTracker(model_path, video=True, max_faces=2)
         self._tracker: FaceTracker | ReusingTracker = ReusingTracker(tracker) if reuse else tracker
         self._measurer = FaceMeasurer(model_path=model_path)  # upright crops for PD and face width
         self._engine = StreamEngine.smoothed(self._tracker, self._measurer)
+
+    def measure_with_card(self) -> None:
+        """Start a card calibration: the next frames look for a card on the forehead (tryon.card)."""
+        self._card, self._card_frames = CardMeasurement([]), 0
 
     def set_products(self, skus: list[str]) -> None:
         """Switch what is being tried on; ProductError (nothing changed) for an unknown id."""
@@ -109,8 +117,9 @@ class StreamSession:
                 "faces": len(tracked.detection.faces),  # all in view; the products are on the first
                 "eyes": eyes,
                 "products": self.skus,
-                "fit": self._report(tracked),
+                "fit": self._report(frame, tracked),
                 "shade": self._shade.update(frame, tracked),
+                "card": self._card_state(),
                 "ms": {
                     "decode": _ms(started, decoded),
                     "render": _ms(decoded, rendered),
@@ -119,15 +128,43 @@ class StreamSession:
             },
         )
 
-    def _report(self, tracked: Tracked) -> dict | None:
-        """The size guide's report for this frame; a changed list of fitting glasses is passed on."""
+    def _report(self, frame: np.ndarray, tracked: Tracked) -> dict | None:
+        """The size guide's report for this frame (the PD a card gave, once it did); a changed list of
+        fitting glasses is passed on."""
         report = size_report(tracked.fit, self._glasses, self._widths)
+        card_pd = self._card_pd(frame, tracked)
+        if report is not None and card_pd is not None:
+            report.update(pd_mm=round(card_pd, 1), accuracy_mm=CARD_ACCURACY_MM, method="card")
         if report is not None and self._on_fitting is not None:
             fitting = FittingGlasses(tuple(report["fitting"]), report["ideal_glasses_width_mm"])
             if fitting != self._fitting:
                 self._fitting = fitting
                 self._on_fitting(fitting)
         return report
+
+    def _card_pd(self, frame: np.ndarray, tracked: Tracked) -> float | None:
+        """A card calibration's PD: looked for on every other frame with a face until measured, given up
+        after CARD_FRAMES frames."""
+        card = self._card
+        if card is None:
+            return None
+        if card.pd_mm is None and tracked.faces and self._card_frames < CARD_FRAMES:
+            self._card_frames += 1
+            if self._card_frames % 2 == 1:
+                iris_pd = tracked.fit.pd_mm if tracked.fit is not None else None
+                card.add(read_card(frame, tracked.faces[0][0], iris_pd))
+        return card.pd_mm
+
+    def _card_state(self) -> dict | None:
+        """How a card calibration goes: "looking" (with what to change), "measured" or "gave_up"; None without one."""
+        card = self._card
+        if card is None:
+            return None
+        if card.pd_mm is not None:
+            return {"state": "measured", "pd_mm": round(card.pd_mm, 1), "accuracy_mm": CARD_ACCURACY_MM}
+        if self._card_frames >= CARD_FRAMES:
+            return {"state": "gave_up", "code": card.last.code}
+        return {"state": "looking", "code": card.last.code, "found": len(card.pds)}
 
     def _encode(self, frame: np.ndarray, image: np.ndarray, tracked: Tracked) -> bytes:
         """The rendered frame as the client asked for it: whole, or the changed rectangle with its place."""

@@ -376,9 +376,15 @@ def _serve(ws: StreamSocket, session: StreamSession, idle_s: float) -> tuple[int
 
 
 def _control(ws: StreamSocket, session: StreamSession, text: str) -> None:
-    """A control message: switch products, answering with the products now tried or an error."""
+    """A control message: switch products (answered with the products now tried), or start a card
+    calibration (answered with {"type": "card", "state": "looking"}); an error for anything else."""
     try:
-        skus, ignored = _requested_products(text)
+        message = _control_message(text)
+        if message.get("type") == "measure_with_card":
+            session.measure_with_card()
+            ws.send(json.dumps({"type": "card", "state": "looking"}))
+            return
+        skus, ignored = _requested_products(message)
         session.set_products(skus)
     except (ApiError, TryOnError) as exc:
         _send_error(ws, exc)
@@ -389,9 +395,8 @@ def _control(ws: StreamSocket, session: StreamSession, text: str) -> None:
     ws.send(json.dumps(answer))
 
 
-def _requested_products(text: str) -> tuple[list[str], int]:
-    """The product ids of a {"type": "products", "products": [...]} message (capped, see _capped) and
-    how many were dropped; ApiError for anything else."""
+def _control_message(text: str) -> dict[str, Any]:
+    """A control message's JSON object; ApiError for one too long, too deeply nested or not an object."""
     if len(text) > MAX_CONTROL_CHARS:
         raise ApiError(400, "bad_message", f"control messages are at most {MAX_CONTROL_CHARS} characters")
     try:
@@ -400,7 +405,15 @@ def _requested_products(text: str) -> tuple[list[str], int]:
         raise ApiError(400, "bad_message", "the message is nested too deeply") from exc
     except ValueError as exc:
         raise ApiError(400, "bad_message", f"not JSON: {exc}") from exc
-    if not isinstance(message, dict) or message.get("type") != "products":
+    if not isinstance(message, dict):
+        raise ApiError(400, "bad_message", 'expected {"type": "products", "products": [...]}')
+    return message
+
+
+def _requested_products(message: dict[str, Any]) -> tuple[list[str], int]:
+    """The product ids of a {"type": "products", "products": [...]} message (capped, see _capped) and
+    how many were dropped; ApiError for anything else."""
+    if message.get("type") != "products":
         raise ApiError(400, "bad_message", 'expected {"type": "products", "products": [...]}')
     ids = message.get("products", [])
     if not isinstance(ids, list) or not all(isinstance(p, str | int) and not isinstance(p, bool) for p in ids):
