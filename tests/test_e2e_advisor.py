@@ -25,13 +25,14 @@ def test_your_shade_is_offered_and_tried_with_one_tap(tmp_path):
                 driver, "const s = window.tryonWidget && window.tryonWidget.stats; return s && s.received > 20;", 60
             )
             driver.find_element("id", "tab-face").click()
-            shade = wait_for(
+            wait_for(
                 driver,
-                "const s = document.getElementById('shade'); return !s.hidden && s.getClientRects().length > 0"
-                " && document.getElementById('shade-try').dataset.sku;",
+                "const s = document.getElementById('shade'); return !s.hidden && s.getClientRects().length > 0;",
             )
             assert "Your match" in driver.find_element("id", "shade-text").text
-            driver.find_element("id", "shade-try").click()
+            shade = driver.execute_script(
+                "const b = document.getElementById('shade-try'); const sku = b.dataset.sku; b.click(); return sku;"
+            )
             wait_for(
                 driver,
                 "const chip = document.querySelector(`.chip[data-sku='${arguments[0]}']`);"

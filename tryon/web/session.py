@@ -23,10 +23,11 @@ from tryon.card import CARD_ACCURACY_MM, CardMeasurement, read_card
 from tryon.errors import InvalidImageError
 from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
+from tryon.makeup.color import delta_e_2000
 from tryon.pipeline import StreamEngine, Tracked
 from tryon.products import Catalog, Product
 from tryon.reuse import ReusingTracker
-from tryon.shade import ShadeSpec, catalog_shades, closest_shade, linear_to_lab, skin_reflectance
+from tryon.shade import ShadeMatch, ShadeSpec, catalog_shades, closest_shade, linear_to_lab, skin_reflectance
 from tryon.sizing import FittingGlasses, glasses_tried, size_report
 from tryon.tracking import Face, FaceTracker
 
@@ -191,6 +192,7 @@ class ShadeFinder:
 
     SHADE_EVERY = 10
     SHADE_READINGS = 9
+    SHADE_HYSTERESIS = 1.0  # CIEDE2000: about the smallest difference one sees side by side
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
@@ -217,6 +219,12 @@ class ShadeFinder:
             self._readings.append(linear_to_lab(reflectance))
         if self._readings and self._shades:
             match = closest_shade(np.median(np.array(self._readings), axis=0), self._shades)
+            if (
+                self._report is not None
+                and match.match.sku != self._report["sku"]
+                and match.distance > self._held(match)
+            ):
+                return self._report  # not clearly better than the shade shown: no flicker between neighbours
             self._report = {
                 "sku": match.match.sku,
                 "name": match.match.name,
@@ -225,6 +233,14 @@ class ShadeFinder:
                 "darker": match.darker.sku if match.darker else None,
             }
         return self._report
+
+    def _held(self, match: ShadeMatch) -> float:
+        """How close (CIEDE2000) a new match must be to replace the shade shown: that shade's own
+        distance to the skin, less SHADE_HYSTERESIS."""
+        assert self._report is not None and self._shades is not None
+        shown = next(shade for shade in self._shades if shade.sku == self._report["sku"])
+        skin = np.array(match.skin_lab)
+        return float(delta_e_2000(np.array([shown.lab]), skin[None])[0]) - self.SHADE_HYSTERESIS
 
 
 def _ms(start: float, end: float) -> float:
