@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.apps import prepared_app
-from tryon.config import PROJECT_ROOT, Settings
-from tryon.model_file import resolve_model_path
+from tests.support.apps import checkout_settings, prepared_app
 from tryon.store.blobs import LocalBlobStore, S3BlobStore, blob_key
 
 
@@ -55,13 +53,7 @@ def test_put_get_delete_list(store):
 
 
 def test_service_runs_on_s3_storage(s3_endpoint, tmp_path):
-    settings = Settings(
-        data_dir=tmp_path,
-        model_path=resolve_model_path(),
-        assets_dir=PROJECT_ROOT / "assets",
-        storage_url="s3://catalogue/service",
-        s3_endpoint=s3_endpoint,
-    )
+    settings = checkout_settings(tmp_path, storage_url="s3://catalogue/service", s3_endpoint=s3_endpoint)
     client = prepared_app(settings, TESTING=True).test_client()
     image = client.get("/api/v1/products/aviator/front.png")
     assert image.status_code == 200 and image.data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.apps import prepared_app
-from tryon.config import PROJECT_ROOT, Settings
-from tryon.model_file import resolve_model_path
+from tests.support.apps import checkout_settings, prepared_app
 from tryon.store.accounts import create_merchant
 from tryon.store.context import Store
 from tryon.store.sightings import SightingLog, last_sighting
@@ -14,12 +12,7 @@ from tryon.store.sightings import SightingLog, last_sighting
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("embedding"),
-        model_path=resolve_model_path(),
-        assets_dir=PROJECT_ROOT / "assets",
-    )
-    return prepared_app(settings, TESTING=True)
+    return prepared_app(checkout_settings(tmp_path_factory.mktemp("embedding")), TESTING=True)
 
 
 @pytest.fixture(scope="module")

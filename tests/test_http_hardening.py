@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import FACES
-from tests.support.apps import prepared_app
-from tryon.config import PROJECT_ROOT, Settings
-from tryon.model_file import resolve_model_path
+from tests.support.apps import checkout_settings, prepared_app
+from tryon.config import PROJECT_ROOT
 from tryon.store.accounts import create_merchant
 from tryon.store.models import Merchant, ProductRow
 from tryon.web.api import MAX_PRODUCTS_PER_BATCH, MAX_PRODUCTS_PER_RENDER
@@ -24,12 +23,7 @@ PHOTO = (FACES / "009_neutral.jpg").read_bytes()
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("hardening"),
-        model_path=resolve_model_path(),
-        assets_dir=PROJECT_ROOT / "assets",
-    )
-    return prepared_app(settings, TESTING=True)
+    return prepared_app(checkout_settings(tmp_path_factory.mktemp("hardening")), TESTING=True)
 
 
 @pytest.fixture(scope="module")
@@ -425,10 +419,7 @@ def test_limits_turned_off_leave_every_endpoint_working(tmp_path):
     limiter is no longer referenced by the factory (it is kept by the app, not collected)."""
     import gc
 
-    settings = Settings(
-        data_dir=tmp_path, model_path=resolve_model_path(), assets_dir=PROJECT_ROOT / "assets", rate_limits=False
-    )
-    client = prepared_app(settings, TESTING=True).test_client()
+    client = prepared_app(checkout_settings(tmp_path, rate_limits=False), TESTING=True).test_client()
     gc.collect()
     allowed = int(PUBLIC_LIMITS["api.widget_event"].split()[0])
     answers = {client.post("/api/v1/events", json={}).status_code for _ in range(allowed + 1)}

@@ -13,10 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.support.apps import prepared_app
-from tryon.config import PROJECT_ROOT, Settings
+from tests.support.apps import checkout_settings, prepared_app
+from tryon.config import PROJECT_ROOT
 from tryon.imaging import decode_image, encode_image
-from tryon.model_file import resolve_model_path
 from tryon.store.accounts import create_merchant
 from tryon.store.products import OVERLAY_MAX_SIDE
 
@@ -26,8 +25,7 @@ ROUND = PROJECT_ROOT / "assets" / "glasses" / "round"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     data = tmp_path_factory.mktemp("merchant-data")
-    settings = Settings(data_dir=data, model_path=resolve_model_path(), assets_dir=PROJECT_ROOT / "assets")
-    return prepared_app(settings, TESTING=True)
+    return prepared_app(checkout_settings(data), TESTING=True)
 
 
 @pytest.fixture(scope="module")

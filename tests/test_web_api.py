@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import FACES
-from tests.support.apps import prepared_app
+from tests.support.apps import checkout_settings, prepared_app
 from tryon.config import PROJECT_ROOT, Settings
 from tryon.imaging import decode_image
-from tryon.model_file import resolve_model_path
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +95,7 @@ def test_batch_renders_each_product_from_one_tracking_pass(client):
 
 
 def test_photos_leave_no_trace_on_disk_or_in_logs(tmp_path, caplog):
-    settings = Settings(data_dir=tmp_path / "data", model_path=resolve_model_path(), assets_dir=PROJECT_ROOT / "assets")
+    settings = checkout_settings(tmp_path / "data")
     private_client = prepared_app(settings, TESTING=True).test_client()
     assert private_client.get("/api/v1/products").status_code == 200  # the app opens its database (SQLite's WAL files)
     stored = sorted((tmp_path / "data").rglob("*"))  # the catalogue: database and product images
