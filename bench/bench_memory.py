@@ -29,12 +29,10 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.server import local_server  # noqa: E402
+from tests.support.server import local_server, new_merchant  # noqa: E402
 from tryon.config import PROJECT_ROOT  # noqa: E402
 from tryon.imaging import DEFAULT_MAX_PIXELS, encode_image  # noqa: E402
 from tryon.model_file import resolve_model_path  # noqa: E402
-from tryon.store.accounts import create_merchant  # noqa: E402
-from tryon.store.database import Database  # noqa: E402
 from tryon.store.products import PRODUCT_IMAGE_MAX_PIXELS  # noqa: E402
 from tryon.web import MAX_UPLOAD_BYTES  # noqa: E402
 from tryon.web.api import MAX_PRODUCTS_PER_BATCH  # noqa: E402
@@ -94,11 +92,8 @@ def measure(pid: int, name: str, request: Callable[[], requests.Response]) -> No
 
 def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    database = Database(f"sqlite:///{data / 'tryon.db'}")
-    database.migrate()
     slug = f"bench-{uuid.uuid4().hex[:6]}"
-    key = create_merchant(database, slug, name="Bench")[1]
-    database.close()
+    key = new_merchant(data, slug, "Bench")
     auth = {"Authorization": f"Bearer {key}"}
     jpeg, png = packshot(PRODUCT_IMAGE_MAX_PIXELS, alpha=False), packshot(PRODUCT_IMAGE_MAX_PIXELS, alpha=True)
     photo = big_photo(DEFAULT_MAX_PIXELS)

@@ -14,11 +14,9 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import Select
 
 from tests.browser import axe_source, axe_violations, browser, requires_browser, set_viewport, wait_for
-from tests.support.server import local_server
+from tests.support.server import local_server, new_merchant
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
-from tryon.store.accounts import create_merchant
-from tryon.store.database import Database
 
 pytestmark = requires_browser
 
@@ -26,10 +24,7 @@ pytestmark = requires_browser
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
     data = tmp_path_factory.mktemp("dashboard-data")
-    database = Database(f"sqlite:///{data / 'tryon.db'}")
-    database.migrate()
-    key = create_merchant(database, "boutique", name="Boutique")[1]
-    database.close()
+    key = new_merchant(data, "boutique", "Boutique")
     with local_server({"TRYON_DATA_DIR": str(data), "TRYON_MODEL_PATH": str(resolve_model_path())}) as (base, _):
         yield base, key
 

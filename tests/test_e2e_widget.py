@@ -21,10 +21,8 @@ from tests.browser import axe_source, axe_violations, browser, press, requires_b
 from tests.conftest import FACES, load_face
 from tests.support.host_page import host_pages
 from tests.support.motion import Motion, apply_transform, fit_to_canvas, motion_transforms, write_y4m
-from tests.support.server import local_server
+from tests.support.server import local_server, new_merchant
 from tryon.model_file import resolve_model_path
-from tryon.store.accounts import create_merchant
-from tryon.store.database import Database
 
 pytestmark = requires_browser
 
@@ -33,10 +31,7 @@ pytestmark = requires_browser
 def shop(tmp_path_factory):
     """The server, with the demo store and a merchant of its own ("fjord": a published lipstick)."""
     data = tmp_path_factory.mktemp("widget-data")
-    database = Database(f"sqlite:///{data / 'tryon.db'}")
-    database.migrate()
-    key = create_merchant(database, "fjord", name="Fjord Optikk")[1]
-    database.close()
+    key = new_merchant(data, "fjord", "Fjord Optikk")
     with local_server({"TRYON_DATA_DIR": str(data), "TRYON_MODEL_PATH": str(resolve_model_path())}) as (base, _):
         lipstick = {
             "sku": "rouge",

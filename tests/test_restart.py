@@ -16,10 +16,9 @@ import cv2
 import numpy as np
 from sqlalchemy import select
 
-from tests.support.server import local_server
+from tests.support.server import local_server, new_merchant
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
-from tryon.store.accounts import create_merchant
 from tryon.store.database import Database
 from tryon.store.models import ProductRow
 
@@ -51,10 +50,7 @@ def multipart(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, s
 
 def test_killed_mid_upload_keeps_every_completed_product(tmp_path):
     env = {"TRYON_DATA_DIR": str(tmp_path), "TRYON_MODEL_PATH": str(resolve_model_path())}
-    database = Database(f"sqlite:///{tmp_path / 'tryon.db'}")
-    database.migrate()
-    key = create_merchant(database, "crashy", name="Crashy")[1]
-    database.close()
+    key = new_merchant(tmp_path, "crashy", "Crashy")
 
     with local_server(env) as (base, pid):
         for index in range(3):

@@ -12,11 +12,9 @@ import requests
 import websocket
 
 from tests.conftest import load_face
-from tests.support.server import local_server
+from tests.support.server import local_server, new_merchant
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
-from tryon.store.accounts import create_merchant
-from tryon.store.database import Database
 
 WIDTHS_MM = (132, 136, 140, 144, 148, 152, 156, 160)
 
@@ -39,10 +37,7 @@ def stream_face(base: str, token: str, photo: np.ndarray, frames: int = 12) -> d
 
 
 def test_a_narrow_and_a_wide_face_get_different_first_picks(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'tryon.db'}")
-    database.migrate()
-    key = create_merchant(database, "fits", name="Fits")[1]
-    database.close()
+    key = new_merchant(tmp_path, "fits", "Fits")
     env = {"TRYON_DATA_DIR": str(tmp_path), "TRYON_MODEL_PATH": str(resolve_model_path())}
     front = (PROJECT_ROOT / "assets" / "glasses" / "round" / "front.png").read_bytes()
     with local_server(env) as (base, _pid):

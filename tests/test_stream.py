@@ -11,10 +11,8 @@ import requests
 import websocket
 
 from tests.conftest import load_face
-from tests.support.server import local_server
+from tests.support.server import local_server, new_merchant
 from tryon.model_file import resolve_model_path
-from tryon.store.accounts import create_merchant
-from tryon.store.database import Database
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +102,7 @@ def test_sessions_beyond_capacity_are_refused_politely(server):
 def test_a_session_counts_once_however_often_it_reconnects(tmp_path):
     """The stream counts "session" once per embed page's token: reconnects (the widget's, after a lost
     connection) do not inflate it, a stream without a genuine token is served but not counted."""
-    database = Database(f"sqlite:///{tmp_path / 'tryon.db'}")
-    database.migrate()
-    key = create_merchant(database, "reconnects", name="Reconnects")[1]
-    database.close()
+    key = new_merchant(tmp_path, "reconnects", "Reconnects")
     env = {"TRYON_DATA_DIR": str(tmp_path), "TRYON_MODEL_PATH": str(resolve_model_path())}
     with local_server(env) as (base, _pid):
         auth = {"Authorization": f"Bearer {key}"}

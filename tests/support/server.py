@@ -19,6 +19,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def new_merchant(data_dir: Path, slug: str, name: str) -> str:
+    """A merchant in the SQLite catalogue that a local server with TRYON_DATA_DIR=`data_dir` will use
+    (made before it starts, as `tryon merchant create` would); returns its API key."""
+    from tryon.store.accounts import create_merchant
+    from tryon.store.database import Database
+
+    database = Database(f"sqlite:///{data_dir / 'tryon.db'}")
+    try:
+        database.migrate()
+        return create_merchant(database, slug, name=name)[1]
+    finally:
+        database.close()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
