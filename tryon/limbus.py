@@ -83,20 +83,19 @@ def limbus_pair(gray: np.ndarray, face: Face) -> tuple[Limbus, Limbus] | None:
 
 
 def _opening_radius(contour: np.ndarray, centre: np.ndarray, angles: np.ndarray) -> np.ndarray:
-    """How far from `centre` each ray runs inside the eye-opening polygon `contour` (N, 2)."""
-    polygon = contour.astype(np.float32).reshape(-1, 1, 2)
-    reach = np.zeros(len(angles))
-    size = float(np.ptp(contour[:, 0]))
-    for index, angle in enumerate(angles):
-        direction = np.array([math.cos(angle), math.sin(angle)])
-        low, high = 0.0, size
-        for _ in range(20):  # bisection on "still inside"
-            middle = (low + high) / 2.0
-            point = centre + middle * direction
-            inside = cv2.pointPolygonTest(polygon, (float(point[0]), float(point[1])), False) >= 0
-            low, high = (middle, high) if inside else (low, middle)
-        reach[index] = low
-    return reach
+    """How far from `centre` each ray runs inside the eye-opening polygon `contour` (N, 2): the
+    nearest crossing of each ray with the polygon's edges (0 where a ray finds none)."""
+    directions = np.stack([np.cos(angles), np.sin(angles)], axis=1)[:, None, :]  # (rays, 1, 2)
+    starts = contour - centre
+    edges = np.roll(contour, -1, axis=0) - contour  # (edges, 2)
+    # centre + t u = start + s e:  t (u x e) = start x e,  s (u x e) = start x u
+    cross = directions[..., 0] * edges[:, 1] - directions[..., 1] * edges[:, 0]  # (rays, edges)
+    safe = np.where(np.abs(cross) < 1e-12, np.nan, cross)
+    t = (starts[:, 0] * edges[:, 1] - starts[:, 1] * edges[:, 0]) / safe
+    s = (starts[:, 0] * directions[..., 1] - starts[:, 1] * directions[..., 0]) / safe
+    hits = np.where((t > 0) & (s >= 0) & (s <= 1), t, np.inf)
+    reach = hits.min(axis=1)
+    return np.where(np.isfinite(reach), reach, 0.0)
 
 
 def _strongest_rises(rise: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
