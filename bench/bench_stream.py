@@ -2,9 +2,10 @@
 
 Starts the production server (gunicorn, as scripts/serve.sh does) on a free loopback port unless
 --url names a running one, then runs the sessions: each sends 640x480 JPEG frames of a real face with
-two frames in flight, as the widget does: a webcam-like talking-head clip (tests/support/clips.py:
-rest, sways, a nod, talking, blinks, fresh noise in every frame; the default) or the photo in brisk
-synthetic motion (--clip motion, the model's worst case). Prints per-session fps, latency p50/p95
+two frames in flight and gets the changed rectangle back, as the widget asks (--full: whole frames):
+a webcam-like talking-head clip (tests/support/clips.py: rest, sways, a nod, talking, blinks, fresh
+noise in every frame; the default) or the photo in brisk synthetic motion (--clip motion, the
+model's worst case). Prints per-session fps, latency p50/p95
 (frame sent -> rendered frame back), errors, the server's resident memory, and the capacity model:
 the server's CPU time per displayed frame per session, and how many sessions one core serves at
 30 fps. --compare runs each load twice, with the model on every frame (TRYON_STREAM_REUSE=0) and
@@ -65,9 +66,9 @@ def clip_frames(photo: Path, clip: str) -> list[bytes]:
     return [cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes() for frame in frames]
 
 
-def run_session(url: str, products: str, frames: list[bytes], seconds: float, result: SessionResult) -> None:
+def run_session(url: str, query: str, frames: list[bytes], seconds: float, result: SessionResult) -> None:
     try:
-        ws = websocket.create_connection(f"{url}/api/v1/stream?products={products}", timeout=10)
+        ws = websocket.create_connection(f"{url}/api/v1/stream?{query}", timeout=10)
         ready = json.loads(ws.recv())
         if ready.get("type") != "ready":
             result.errors.append(f"not ready: {ready}")
@@ -102,16 +103,21 @@ def run_session(url: str, products: str, frames: list[bytes], seconds: float, re
 
 
 def process_tree(pid: int) -> list[int]:
-    """A process and its descendants (Linux /proc)."""
+    """A process and its descendants (Linux /proc); a thread ending while it is read is skipped, not
+    its process."""
     found, pending = [], [pid]
     while pending:
         current = pending.pop()
         try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
         except OSError:
-            continue
+            continue  # the process is gone
         found.append(current)
+        for task in tasks:
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
     return found
 
 
@@ -139,9 +145,9 @@ def cpu_by_process(pid: int) -> dict[int, float]:
     return used
 
 
-def run_load(url: str, pid: int | None, sessions: int, seconds: float, products: str, frames: list[bytes]) -> None:
+def run_load(url: str, pid: int | None, sessions: int, seconds: float, query: str, frames: list[bytes]) -> None:
     results = [SessionResult() for _ in range(sessions)]
-    threads = [threading.Thread(target=run_session, args=(url, products, frames, seconds, r)) for r in results]
+    threads = [threading.Thread(target=run_session, args=(url, query, frames, seconds, r)) for r in results]
     peak = [0.0]
     done = threading.Event()
 
@@ -160,7 +166,7 @@ def run_load(url: str, pid: int | None, sessions: int, seconds: float, products:
     sampler.join()
     cpu_after = cpu_by_process(pid) if pid else {}
     server_cpu_s = sum(used - cpu_before.get(process, 0.0) for process, used in cpu_after.items())
-    print(f"\n{sessions} session(s), {seconds:.0f} s, products {products}")
+    print(f"\n{sessions} session(s), {seconds:.0f} s, {query}")
     for index, result in enumerate(results, 1):
         if result.latencies_ms:
             p50, p95 = np.percentile(result.latencies_ms, [50, 95])
@@ -180,7 +186,7 @@ def run_load(url: str, pid: int | None, sessions: int, seconds: float, products:
         per_frame_ms = server_cpu_s / frames * 1000.0
         print(
             f"  capacity: server CPU {per_frame_ms:.1f} ms per displayed frame per session; "
-            f"{1000.0 / (30.0 * per_frame_ms):.1f} sessions per core at 30 fps"
+            f"{1000.0 / (30.0 * max(per_frame_ms, 1e-9)):.1f} sessions per core at 30 fps"
         )
 
 
@@ -193,11 +199,13 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="each load also with the model on every frame")
     parser.add_argument("--photo", type=Path, default=PROJECT_ROOT / "tests" / "data" / "faces" / "001_neutral.jpg")
     parser.add_argument("--url", help="ws://host:port of a running server (default: start one on loopback)")
+    parser.add_argument("--full", action="store_true", help="whole rendered frames back, not the widget's partial ones")
     args = parser.parse_args()
     frames = clip_frames(args.photo, args.clip)
+    query = f"products={args.products}" + ("" if args.full else "&partial=1")
     if args.url:
         for sessions in args.sessions:
-            run_load(args.url, None, sessions, args.seconds, args.products, frames)
+            run_load(args.url, None, sessions, args.seconds, query, frames)
         return
     env = {
         "TRYON_MODEL_PATH": str(resolve_model_path()),
@@ -208,7 +216,7 @@ def main() -> None:
         print(f"\n== the model {'on every frame' if reuse == '0' else 'only where the face changed'}, {args.clip} clip")
         with local_server({**env, "TRYON_STREAM_REUSE": reuse}) as (base, pid):  # every session is from 127.0.0.1
             for sessions in args.sessions:
-                run_load(base.replace("http", "ws", 1), pid, sessions, args.seconds, args.products, frames)
+                run_load(base.replace("http", "ws", 1), pid, sessions, args.seconds, query, frames)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from tests.conftest import load_face
 from tests.support.clips import ClipMaker, Pose
 from tests.support.motion import affine_for, fit_to_canvas, move_points
 from tryon.geometry import transform_points
-from tryon.reuse import Decision, ReusePolicy, ReusingTracker, moved_face
+from tryon.pipeline import StreamEngine, TryOnEngine
+from tryon.reuse import Decision, ReusePolicy, ReusingTracker, moved_face, policy_for
 from tryon.tracking import FaceTracker
 
 UPPER_LIP, LOWER_LIP = 13, 14  # inner lip midpoints
@@ -68,6 +69,21 @@ def test_a_mouth_opening_on_a_still_face_is_followed_on_that_frame(model_path, m
     assert gaps[8] - gaps[7] > 0.05 * eye_distance and gaps[10] > gaps[9] > gaps[8]
 
 
+def test_talking_costs_no_model_calls_when_only_glasses_are_drawn(model_path, maker):
+    """Glasses rest on the upper face: the same mouth opening leaves a glasses-only stream on the last
+    landmarks, while a blink (the eyes are watched either way) still runs the model."""
+    frames = [maker.frame(Pose(), seed=seed) for seed in range(8)]
+    frames += [maker.frame(Pose(jaw=jaw), seed=20 + i) for i, jaw in enumerate((0.3, 0.6, 0.9))]
+    frames.append(maker.frame(Pose(jaw=0.9, blink=0.5), seed=30))
+    decisions, _ = follow(model_path, frames, watch_mouth=False)
+    assert decisions[7:11] == [Decision.REUSE] * 4 and decisions[11] is Decision.INFER, decisions
+
+
+def test_the_mouth_is_watched_unless_everything_drawn_is_glasses():
+    assert not policy_for(["glasses"]).watch_mouth and not policy_for([]).watch_mouth
+    assert policy_for(["glasses", "makeup"]).watch_mouth and policy_for(["makeup"]).watch_mouth
+
+
 def test_a_blink_on_a_still_face_runs_the_model(model_path, maker):
     frames = [maker.frame(Pose(), seed=seed) for seed in range(6)] + [maker.frame(Pose(blink=0.5), seed=30)]
     decisions, _ = follow(model_path, frames)
@@ -96,3 +112,27 @@ def test_moved_face_moves_landmarks_and_pose_together(still_tracker):
     after = moved.camera.project(transform_points(moved.matrix, moved.canonical))
     assert np.linalg.norm(after - move_points(before, matrix), axis=1).max() < 0.6  # under 1% of the eye distance
     assert moved.blendshapes == face.blendshapes
+
+
+def test_a_still_face_blends_the_same_glasses_layers_again(model_path, maker, catalog):
+    """Frames of an unchanged face keep the same anchor, so the stream blends the glasses' layers of
+    the last frame again; each frame still looks exactly as drawing it anew would."""
+    glasses = catalog.get("round")
+    built = []
+
+    class Counting(type(glasses)):  # the real renderer, counting how often it builds its layers
+        def layers(self, *args):
+            built.append(1)
+            return super().layers(*args)
+
+    counting = Counting(glasses.asset)
+    engine = StreamEngine.smoothed(ReusingTracker(FaceTracker(model_path, video=True), policy_for(["glasses"])))
+    try:
+        for seed in range(10):
+            frame = maker.frame(Pose(), seed=seed)
+            image, tracked = engine.render(frame, [counting], timestamp_ms=seed * 33)
+            assert np.array_equal(image, TryOnEngine.draw(frame, tracked, [glasses]))
+        assert engine.tracker.decisions[Decision.REUSE] >= 7
+        assert len(built) <= 10 - engine.tracker.decisions[Decision.REUSE] + 1
+    finally:
+        engine.tracker.close()

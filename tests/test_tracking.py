@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import load_face
+from tests.support.motion import fit_to_canvas
 from tryon.errors import TryOnError
-from tryon.tracking import DetectionStatus, FaceTracker
+from tryon.tracking import DetectionStatus, FaceCounter, FaceTracker
 
 
 def test_real_face_gives_landmarks_pose_blendshapes_and_confidence(still_tracker):
@@ -69,6 +70,15 @@ def test_two_faces_largest_first(still_tracker):
     detection = still_tracker.detect(canvas)
     assert len(detection.faces) == 2
     assert detection.faces[0].iris_centres[:, 0].mean() < 675 < detection.faces[1].iris_centres[:, 0].mean()
+
+
+def test_the_face_counter_sees_everyone_in_view(model_path):
+    left, right = fit_to_canvas(load_face("009_neutral.jpg")), fit_to_canvas(load_face("103_neutral.jpg"))
+    with FaceCounter(model_path) as counter:
+        assert counter.count(np.hstack([left[:, 160:480], right[:, 160:480]])) == 2
+        assert counter.count(left) == 1
+        assert counter.count(np.full((480, 640, 3), 128, np.uint8)) == 0
+        assert counter.count(np.zeros((4, 4), np.float32)) == 0  # not an image
 
 
 def test_gray_and_bgra_frames_are_accepted(still_tracker):

@@ -55,6 +55,7 @@ _GRAY_NOISE = math.sqrt(0.299**2 + 0.587**2 + 0.114**2)  # gray noise / channel 
 _FACE_MARGIN = 0.1  # the face box grows by this share each side, to take in the face outline
 _WORK_PIXELS = 40_000  # blur is read on at most this many pixels (a band across the eyes)
 _NOISE_SIDE = 96  # noise is read at full resolution on at most this square at the face's centre
+_NOISE_SHEET = 512  # side of the sheet of noise that overlays take their grain from (3 MiB)
 
 
 def estimate_noise(image: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -137,12 +138,27 @@ def add_noise(region: np.ndarray, coverage: np.ndarray, look: CameraLook, rng: n
     by the overlay's `coverage` (h, w) in 0-1: an opaque overlay pixel then carries the noise the
     camera pixel it replaced had (independent per channel, as sensor noise is), a pixel the overlay
     misses keeps its own.
+
+    The noise is a window of a fixed sheet of white noise at a place `rng` draws (wrapping around
+    its edges): drawing fresh normal numbers for every pixel of every frame cost more than the rest
+    of the blend, and a new place each frame is as uncorrelated with the last as fresh noise is.
     """
     if look.noise_sigma <= 0.0:
         return
-    noise = rng.standard_normal(region.shape, dtype=np.float32)
-    noise *= (coverage.astype(np.float32) * np.float32(look.noise_sigma))[..., None]
-    region += noise
+    height, width = region.shape[:2]
+    sheet = _noise_sheet()
+    side = sheet.shape[0]
+    top, left = (int(v) for v in rng.integers(0, side, 2))
+    rows = np.arange(top, top + height) % side if top + height > side else slice(top, top + height)
+    columns = np.arange(left, left + width) % side if left + width > side else slice(left, left + width)
+    noise = sheet[rows][:, columns, : region.shape[2]]
+    region += noise * (coverage.astype(np.float32) * np.float32(look.noise_sigma))[..., None]
+
+
+@cache
+def _noise_sheet() -> np.ndarray:
+    """(_NOISE_SHEET, _NOISE_SHEET, 3) float32 standard normal noise, made once per process."""
+    return np.random.default_rng(20_250_101).standard_normal((_NOISE_SHEET, _NOISE_SHEET, 3), dtype=np.float32)
 
 
 def _gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,8 +2,9 @@
 
 A `Texture` keeps premultiplied BGRA mip levels, so a large product image drawn small stays smooth
 instead of aliasing. `draw_texture` warps only the bounding box the texture covers in the frame
-(`warp_texture`) and blends there (`composite`), so the cost follows the size of the product on
-screen, not the frame size. Blending is in linear light, with the texture lit by the scene's light.
+(`warp_texture`) and blends there (`composite`: a `Layer`, which a still face's next frames blend
+again), so the cost follows the size of the product on screen, not the frame size. Blending is in
+linear light, with the texture lit by the scene's light.
 """
 
 from __future__ import annotations
@@ -127,6 +128,61 @@ def warp_texture(
     return Warped(region, to_linear(straight.astype(np.uint8)) * alpha[..., None], alpha)
 
 
+@dataclass(frozen=True)
+class Layer:
+    """What drawing something does to each pixel of its region of a frame, in linear light: the
+    background is multiplied by `keep` and `add` is added; then the camera's noise, weighted by
+    `coverage`. Built once (`prepare_layer`), a layer can be blended onto each new frame of a face that
+    did not move: the warp, the reflections, the softening and the lighting are not repeated.
+
+    region: (x, y, width, height); keep (h, w) float32; add (h, w, 3) float32 linear BGR or None
+    (only darkening); coverage (h, w) float32 in 0-1.
+    """
+
+    region: tuple[int, int, int, int]
+    keep: np.ndarray
+    add: np.ndarray | None
+    coverage: np.ndarray
+    look: CameraLook = SHARP
+
+    def blend(self, frame: np.ndarray) -> None:
+        """Draw the layer onto the BGR uint8 frame, in place (the noise is seeded by the frame, so a
+        still renders the same every time)."""
+        x0, y0, width, height = self.region
+        target = frame[y0 : y0 + height, x0 : x0 + width]
+        background = to_linear(target)
+        background *= self.keep[..., None]
+        if self.add is not None:
+            background += self.add
+        blended = to_srgb(background)
+        if self.look.noise_sigma > 0:
+            add_noise(blended, self.coverage, self.look, np.random.default_rng(int(target.sum())))
+        target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def prepare_layer(
+    warped: Warped,
+    *,
+    opacity: float = 1.0,
+    light: Light = REFERENCE_LIGHT,
+    look: CameraLook = SHARP,
+    shadow: Shadow | None = None,
+) -> Layer:
+    """A warped texture as a layer to blend: lit by `light`, seen by `look`, casting `shadow`.
+
+    The texture's colours are under the reference light (a product photo); `light.apply` gives them
+    the scene's brightness and colour, as the camera would record the real object here. The camera's
+    blur and noise (`look`) are given to the overlay too, so it is no sharper or cleaner than the
+    face it sits on.
+    """
+    softened = soften(np.dstack([warped.colour, warped.alpha]), look)
+    colour, alpha = softened[..., :3], softened[..., 3] * opacity
+    keep = 1.0 - alpha
+    if shadow is not None and shadow.strength > 0:
+        keep *= 1.0 - shadow.strength * _shadow_mask(alpha, shadow)
+    return Layer(warped.region, keep, light.apply(colour) * opacity, alpha, look)
+
+
 def composite(
     frame: np.ndarray,
     warped: Warped,
@@ -136,26 +192,9 @@ def composite(
     look: CameraLook = SHARP,
     shadow: Shadow | None = None,
 ) -> None:
-    """Blend a warped texture over the frame (in place), in linear light, lit by `light`, seen by `look`.
-
-    The texture's colours are under the reference light (a product photo); `light.apply` gives them
-    the scene's brightness and colour, as the camera would record the real object here. The camera's
-    blur and noise (`look`) are given to the overlay too, so it is no sharper or cleaner than the
-    face it sits on (the noise is seeded by the frame, so a still renders the same every time).
-    """
-    x0, y0, width, height = warped.region
-    target = frame[y0 : y0 + height, x0 : x0 + width]
-    layer = soften(np.dstack([warped.colour, warped.alpha]), look)
-    colour, alpha = layer[..., :3], layer[..., 3] * opacity
-    background = to_linear(target)
-    if shadow is not None and shadow.strength > 0:
-        background *= (1.0 - shadow.strength * _shadow_mask(alpha, shadow))[..., None]
-    background *= (1.0 - alpha)[..., None]
-    background += light.apply(colour) * opacity
-    blended = to_srgb(background)
-    if look.noise_sigma > 0:
-        add_noise(blended, alpha, look, np.random.default_rng(int(target.sum())))
-    target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    """Blend a warped texture over the frame (in place), in linear light, lit by `light`, seen by `look`
+    (`prepare_layer`, then `Layer.blend`)."""
+    prepare_layer(warped, opacity=opacity, light=light, look=look, shadow=shadow).blend(frame)
 
 
 def draw_texture(
@@ -182,8 +221,17 @@ def draw_texture(
 def contact_shadow(frame: np.ndarray, centres: np.ndarray, sigma: float, strength: float) -> None:
     """Darken the frame (in place, in linear light) in soft round spots: where an object touches the skin
     (nose pads), the skin gets less light. centres (N, 2) frame pixels; sigma in pixels."""
+    for layer in contact_shadow_layers(frame.shape, centres, sigma, strength):
+        layer.blend(frame)
+
+
+def contact_shadow_layers(
+    frame_shape: tuple[int, ...], centres: np.ndarray, sigma: float, strength: float
+) -> list[Layer]:
+    """The layers of `contact_shadow`: one darkening spot per centre inside the frame."""
     radius = int(math.ceil(3 * sigma))
-    height, width = frame.shape[:2]
+    height, width = frame_shape[:2]
+    layers = []
     for cx, cy in np.asarray(centres, np.float64):
         x0, y0 = max(int(cx) - radius, 0), max(int(cy) - radius, 0)
         x1, y1 = min(int(cx) + radius + 1, width), min(int(cy) + radius + 1, height)
@@ -191,8 +239,8 @@ def contact_shadow(frame: np.ndarray, centres: np.ndarray, sigma: float, strengt
             continue
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         spot = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2))
-        patch = frame[y0:y1, x0:x1]
-        patch[...] = (to_srgb(to_linear(patch) * (1.0 - strength * spot)[..., None]) + 0.5).astype(np.uint8)
+        layers.append(Layer((x0, y0, x1 - x0, y1 - y0), 1.0 - strength * spot, None, spot))
+    return layers
 
 
 def margin_for(shadow: Shadow | None, look: CameraLook) -> float:

@@ -121,7 +121,7 @@ def usable_pose(face: Face) -> str:
     yaw, pitch, _ = head_angles(face)
     if abs(yaw) > MAX_YAW_DEGREES or abs(pitch) > MAX_PITCH_DEGREES:
         return "head turned"
-    if max(face.blendshapes.get("eyeBlinkLeft", 0.0), face.blendshapes.get("eyeBlinkRight", 0.0)) > MAX_BLINK:
+    if face.eye_closure > MAX_BLINK:
         return "eyes closed"
     return ""
 

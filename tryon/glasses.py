@@ -17,7 +17,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tryon.anchor import FaceAnchor
-from tryon.compositing import Shadow, Texture, Warped, composite, contact_shadow, draw_texture, margin_for, warp_texture
+from tryon.compositing import (
+    Layer,
+    Shadow,
+    Texture,
+    Warped,
+    contact_shadow_layers,
+    margin_for,
+    prepare_layer,
+    warp_texture,
+)
 from tryon.errors import InvalidImageError, ProductError
 from tryon.fit import parse_size_marking
 from tryon.imaging import decode_image
@@ -198,17 +207,26 @@ class GlassesRenderer:
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         """Draw the glasses on `frame` (BGR, in place) at the anchor's eyeglass plane."""
+        for layer in self.layers(frame.shape, face, anchor):
+            layer.blend(frame)
+
+    def layers(self, frame_shape: tuple[int, ...], face: Face, anchor: FaceAnchor) -> list[Layer]:
+        """What `render` blends, in order: the visible temples, the nose pads' contact shadows, the
+        front with its lenses, reflections and shadow; the same for every frame of the same anchor."""
         placement = self.placement(anchor)
+        layers = []
         for texture, homography, opacity in placement.temples:
-            draw_texture(frame, texture, homography, opacity=opacity, light=anchor.light, look=anchor.look)
+            temple = warp_texture(frame_shape, texture, homography, margin=margin_for(None, anchor.look))
+            if temple is not None:
+                layers.append(prepare_layer(temple, opacity=opacity, light=anchor.light, look=anchor.look))
         eye_px = anchor.eye_distance * anchor.camera.focal_px / max(-anchor.origin[2], 1e-6)
         shadow = Shadow(offset=(0.01 * eye_px, 0.07 * eye_px), blur=0.05 * eye_px, strength=self.shadow_strength)
-        contact_shadow(frame, placement.contacts, sigma=0.035 * eye_px, strength=0.3)
-        front = warp_texture(frame.shape, self.asset.front, placement.front, margin=margin_for(shadow, anchor.look))
-        if front is None:
-            return
-        self._add_reflections(front, placement.front, anchor)
-        composite(frame, front, shadow=shadow, light=anchor.light, look=anchor.look)
+        layers += contact_shadow_layers(frame_shape, placement.contacts, sigma=0.035 * eye_px, strength=0.3)
+        front = warp_texture(frame_shape, self.asset.front, placement.front, margin=margin_for(shadow, anchor.look))
+        if front is not None:
+            self._add_reflections(front, placement.front, anchor)
+            layers.append(prepare_layer(front, shadow=shadow, light=anchor.light, look=anchor.look))
+        return layers
 
     def _add_reflections(self, front: Warped, homography: np.ndarray, anchor: FaceAnchor) -> None:
         """Light the room reflects off the lenses, sliding across them with the head pose (added, in place)."""

@@ -174,7 +174,7 @@ def _mean_linear(
 def _sclera_linear(frame: np.ndarray, face: Face) -> np.ndarray | None:
     """Mean linear BGR of the eye whites (eye openings minus the irises, brighter half), or None when
     the eyes are too closed or too small to tell."""
-    if max(face.blendshapes.get("eyeBlinkLeft", 0.0), face.blendshapes.get("eyeBlinkRight", 0.0)) > MAX_BLINK:
+    if face.eye_closure > MAX_BLINK:
         return None
     openings = [face.landmarks[list(ids), :2] for ids in _EYE_OPENINGS]
     found = _mask_in_box(frame.shape[:2], openings)

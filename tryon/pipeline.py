@@ -21,9 +21,10 @@ import numpy as np
 
 from tryon.anchor import AnchorSmoother, FaceAnchor, anchor_from_face
 from tryon.camera import estimate_camera
+from tryon.compositing import Layer
 from tryon.fit import FaceMeasurer, FitEstimate, FitEstimator, estimate
 from tryon.lighting import LightSmoother, estimate_light
-from tryon.products import Product, in_layer_order
+from tryon.products import LayeredProduct, Product, in_layer_order
 from tryon.tracking import Detection, Face, FaceTracker, Tracker
 
 MIN_FRAMES_FOR_TRUE_SCALE = 5
@@ -63,7 +64,10 @@ class TryOnEngine:
     ) -> tuple[np.ndarray, Tracked]:
         """Track and draw in one step; returns the new image and what was tracked."""
         tracked = self.track(frame, timestamp_ms)
-        return self.draw(frame, tracked, products), tracked
+        return self._draw(frame, tracked, products), tracked
+
+    def _draw(self, frame: np.ndarray, tracked: Tracked, products: Sequence[Product]) -> np.ndarray:
+        return self.draw(frame, tracked, products)
 
 
 class PhotoEngine(TryOnEngine):
@@ -105,6 +109,8 @@ class StreamEngine(TryOnEngine):
         self._light = LightSmoother()
         self._estimator = FitEstimator(measurer) if measurer is not None else None
         self._scene: FaceAnchor | None = None  # the last inferred frame's, with its light and camera look
+        self._held: tuple[Detection, float | None, FaceAnchor] | None = None  # the last frame's, see `track`
+        self._layers: dict[tuple[int, int], tuple[Product, FaceAnchor, tuple[int, ...], list[Layer]]] = {}
 
     @classmethod
     def smoothed(cls, tracker: Tracker, measurer: FaceMeasurer | None = None) -> StreamEngine:
@@ -117,8 +123,19 @@ class StreamEngine(TryOnEngine):
         if not detection.faces:
             self.reset()  # the next face may be someone else
             return Tracked(detection, ())
-        seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
         face = detection.faces[0]
+        # The measurer runs its own model on this frame's pixels (while measuring): a new measurement either way.
+        fit = self._estimator.update(frame, face) if self._estimator is not None else None
+        measured = fit is not None and fit.frames_used >= MIN_FRAMES_FOR_TRUE_SCALE
+        # No jump from fitted to true size: the average PD until the face's own is known.
+        pd_mm = None if self._estimator is None else fit.pd_mm if measured and fit is not None else TYPICAL_PD_MM
+        held = self._held
+        if held is not None and held[0] is detection and held[1] == pd_mm:
+            # The same face as the last frame (tryon.reuse found nothing changed): the same anchor, no
+            # smoothing step (the filters take the longer time step at their next one), and so the
+            # glasses' layers are blended again as they are.
+            return Tracked(detection, ((face, held[2]),), fit)
+        seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
         if detection.inferred or self._scene is None:
             raw = scene_anchor(frame, face)
             self._scene = raw
@@ -126,22 +143,36 @@ class StreamEngine(TryOnEngine):
             # A face carried over from the last inferred frame (tryon.reuse: unchanged, or moved a little):
             # where it is now, in the light and camera look measured then.
             raw = replace(anchor_from_face(face), light=self._scene.light, look=self._scene.look)
-        # The measurer runs its own model on this frame's pixels (while measuring): a new measurement either way.
-        fit = self._estimator.update(frame, face) if self._estimator is not None else None
         anchor = raw
         if self._smoother is not None:
             anchor = self._smoother(anchor, seconds)
-        anchor = replace(anchor, light=self._light(anchor.light, seconds))
-        if self._estimator is None:
-            return Tracked(detection, ((face, anchor),))
-        measured = fit is not None and fit.frames_used >= MIN_FRAMES_FOR_TRUE_SCALE
-        # No jump from fitted to true size: the average PD until the face's own is known.
-        anchor = replace(anchor, pd_mm=fit.pd_mm if measured and fit is not None else TYPICAL_PD_MM)
+        anchor = replace(anchor, light=self._light(anchor.light, seconds), pd_mm=pd_mm)
+        self._held = (detection, pd_mm, anchor)
         return Tracked(detection, ((face, anchor),), fit)
+
+    def _draw(self, frame: np.ndarray, tracked: Tracked, products: Sequence[Product]) -> np.ndarray:
+        """`draw`, blending a layered product's layers of the last frame again where its anchor is the
+        same one (a face that did not move)."""
+        output = frame.copy()
+        layers = {}
+        for product in in_layer_order(products):
+            for index, (face, anchor) in enumerate(tracked.faces):
+                if not isinstance(product, LayeredProduct):
+                    product.render(output, face, anchor)
+                    continue
+                kept = self._layers.get((id(product), index))
+                if kept is None or kept[0] is not product or kept[1] is not anchor or kept[2] != frame.shape:
+                    kept = (product, anchor, frame.shape, product.layers(frame.shape, face, anchor))
+                layers[id(product), index] = kept
+                for layer in kept[3]:
+                    layer.blend(output)
+        self._layers = layers
+        return output
 
     def reset(self) -> None:
         """Forget the face: smoothing, light and measurements start again."""
-        self._scene = None
+        self._scene = self._held = None
+        self._layers = {}
         if self._smoother is not None:
             self._smoother.reset()
         self._light.reset()

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from tryon.anchor import FaceAnchor
+from tryon.compositing import Layer
 from tryon.errors import ProductError, UnknownProductError
 from tryon.glasses import GlassesAsset, GlassesRenderer
 from tryon.makeup import makeup_renderer, parse_makeup
@@ -34,6 +35,15 @@ class Product(Protocol):
 
     def render(self, frame: np.ndarray, face: Face, anchor: FaceAnchor) -> None:
         """Draw onto the BGR frame in place."""
+
+
+@runtime_checkable
+class LayeredProduct(Protocol):
+    """A product whose drawing is a list of layers fixed by the face's anchor (glasses): a stream
+    blends the same layers again on the next frames of a face that did not move (`StreamEngine`)."""
+
+    def layers(self, frame_shape: tuple[int, ...], face: Face, anchor: FaceAnchor) -> list[Layer]:
+        """The layers `render` would blend, in order."""
 
 
 def in_layer_order(products: Sequence[Product]) -> list[Product]:

@@ -11,7 +11,8 @@ compares each frame with the key frame, the last one the model saw:
   the face, mouth and eyes are unchanged. The key face is moved by it (landmarks and pose).
 - infer: anything else. Real motion, a nod or a turn (the flow stops fitting one similarity), a mouth
   or eye that moved on a still face (talking, blinking: makeup must never lag the lips), a failed
-  flow, no face, more than one face, and the bounded interval since the model last ran.
+  flow, no face, more than one face, and the bounded interval since the model last ran. What is
+  drawn only on the upper face (glasses) does not watch the mouth and jaw (`ReusePolicy.watch_mouth`).
 
 The change test looks at the difference with the key frame averaged over square blocks of 1/16 of
 the eye distance (averaging shrinks the camera's noise), each block scored against the spread of
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -65,6 +67,8 @@ class ReusePolicy:
     max_motion: propagate only while no point of the face box moved more than this (of the eye
         distance) since the key frame; max_residual: nor the flow strays from the similarity by more.
     max_reuse_frames, max_propagate_frames: the model runs again after this many frames without it.
+    watch_mouth: whether the mouth and jaw count; off when what is drawn rests on the upper face only
+        (glasses): a shopper talking on a still face then costs no model calls.
     """
 
     block_sigmas: float = 6.0
@@ -74,6 +78,15 @@ class ReusePolicy:
     max_residual: float = 0.006
     max_reuse_frames: int = 30
     max_propagate_frames: int = 6
+    watch_mouth: bool = True
+
+
+UPPER_FACE_CATEGORIES = frozenset({"glasses"})  # products drawn on the upper face only
+
+
+def policy_for(categories: Iterable[str], policy: ReusePolicy = ReusePolicy()) -> ReusePolicy:
+    """`policy`, watching the mouth unless everything drawn (by product category) rests on the upper face."""
+    return replace(policy, watch_mouth=not set(categories) <= UPPER_FACE_CATEGORIES)
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,7 @@ class _Key:
     frame_size: tuple[int, int]
     detection: Detection
     reused: Detection  # the same faces, marked as carried over (inferred=False)
-    regions: tuple[tuple[slice, slice], ...]  # face, mouth, right eye, left eye, in blocks of the crop
+    regions: tuple[tuple[slice, slice], ...]  # face, mouth, right eye, left eye, upper face: blocks of the crop
     block: int
     points: np.ndarray  # (N, 1, 2) float32 rigid landmarks in crop pixels
 
@@ -228,11 +241,13 @@ def _key_frame(gray: np.ndarray, detection: Detection) -> _Key | None:
         columns = (max(int((left - grow[0] * size) // block), 0), int((right + grow[2] * size) // block) + 1)
         return slice(*rows), slice(*columns)
 
+    mouth = region(MOUTH, (0.3, 0.5, 0.3, 1.2))
     regions = (
         (slice(None), slice(None)),
-        region(MOUTH, (0.3, 0.5, 0.3, 1.2)),
+        mouth,
         region(EYES[0], (0.3, 0.8, 0.3, 0.5)),
         region(EYES[1], (0.3, 0.8, 0.3, 0.5)),
+        (slice(0, mouth[0].start), slice(None)),  # above the mouth: what talking leaves still
     )
     rigid = local[list(RIGID)].astype(np.float32).reshape(-1, 1, 2)
     crop = np.ascontiguousarray(gray[y0:y1, x0:x1])
@@ -246,14 +261,16 @@ def _crop(gray: np.ndarray, key: _Key) -> np.ndarray:
 
 
 def _changed(current: np.ndarray, key: _Key, block_sigmas: float, policy: ReusePolicy) -> bool:
-    """Whether any region (face, mouth, eyes) of `current` differs from the key crop beyond noise."""
+    """Whether any region (face, mouth, eyes; or upper face and eyes) of `current` differs from the
+    key crop beyond noise."""
     difference = cv2.subtract(current, key.gray, dtype=cv2.CV_32F)
     height, width = difference.shape
     blocks = cv2.resize(difference, (width // key.block, height // key.block), interpolation=cv2.INTER_AREA)
     centre = float(np.median(blocks))
     spread = max(1.4826 * float(np.median(np.abs(blocks - centre))), MIN_NOISE)
     scores = (blocks - centre) / spread
-    for rows, columns in key.regions:
+    _, _, right_eye, left_eye, upper = key.regions
+    for rows, columns in key.regions[:4] if policy.watch_mouth else (upper, right_eye, left_eye):
         region = scores[rows, columns]
         if region.size == 0:
             continue

@@ -26,13 +26,14 @@ from tryon.imaging import decode_image, encode_image
 from tryon.makeup.color import delta_e_2000
 from tryon.pipeline import StreamEngine, Tracked
 from tryon.products import Catalog, Product
-from tryon.reuse import ReusingTracker
+from tryon.reuse import ReusingTracker, policy_for
 from tryon.shade import ShadeMatch, ShadeSpec, catalog_shades, closest_shade, linear_to_lab, skin_reflectance
 from tryon.sizing import FittingGlasses, glasses_tried, size_report
-from tryon.tracking import Face, FaceTracker
+from tryon.tracking import Face, FaceCounter, FaceTracker
 
 MAX_FRAME_PIXELS = 1920 * 1080
 CARD_FRAMES = 300  # a card calibration looks this many frames (10 s at 30 fps) before it gives up
+FACES_EVERY = 15  # frames between looks for other people in view (half a second at 30 fps)
 RECT_MARGIN_PX = 4  # unchanged pixels around the changed ones: the seam falls where both pictures agree
 
 
@@ -68,17 +69,22 @@ class StreamSession:
         self.partial = partial
         self.skus: list[str] = []
         self.products: list[Product] = []
-        self.set_products(skus)
+        catalog.resolve(skus)  # an unknown id fails here, before any graph is opened
         self._widths = catalog.glasses_widths()
         self._on_fitting = on_fitting
         self._fitting: FittingGlasses | None = None
         self._shade = ShadeFinder(catalog)
         self._card: CardMeasurement | None = None
         self._card_frames = 0
-        # Two faces: the products go on the main one, and the shopper is told when someone else is in
-        # view (the model looks for the second only on frames it runs on: about 2% more CPU).
-        tracker = FaceTracker(model_path, video=True, max_faces=2)
+        # One face followed by the landmark model (its detector then runs only when the face is lost:
+        # following a second costs a detection on every call, about 20% more); the shopper is told
+        # when someone else is in view by the face detector alone, every FACES_EVERY frames.
+        tracker = FaceTracker(model_path, video=True)
         self._tracker: FaceTracker | ReusingTracker = ReusingTracker(tracker) if reuse else tracker
+        self._counter = FaceCounter(model_path)
+        self._faces_in_view = 0
+        self._since_count = FACES_EVERY
+        self.set_products(skus)
         self._measurer = FaceMeasurer(model_path=model_path)  # upright crops for PD and face width
         self._engine = StreamEngine.smoothed(self._tracker, self._measurer)
 
@@ -91,6 +97,8 @@ class StreamSession:
         products = self.catalog.resolve(skus)
         self.skus, self.products = list(skus), products
         self._glasses = glasses_tried(self.catalog, skus)
+        if isinstance(self._tracker, ReusingTracker):  # glasses alone need no model call when the mouth moves
+            self._tracker.policy = policy_for(product.category for product in products)
 
     def process(self, jpeg: bytes, frame_id: int) -> FrameResult:
         """Render one camera frame. A frame that cannot be decoded gives a status, not an exception."""
@@ -115,7 +123,7 @@ class StreamSession:
                 "type": "frame",
                 "id": frame_id,
                 "status": tracked.detection.status.value,
-                "faces": len(tracked.detection.faces),  # all in view; the products are on the first
+                "faces": self._count_faces(frame, tracked),  # all in view; the products are on the one followed
                 "eyes": eyes,
                 "products": self.skus,
                 "fit": self._report(frame, tracked),
@@ -128,6 +136,16 @@ class StreamSession:
                 },
             },
         )
+
+    def _count_faces(self, frame: np.ndarray, tracked: Tracked) -> int:
+        """The faces in view: the one followed, and others the face detector saw at its last look."""
+        if not tracked.faces:
+            self._faces_in_view, self._since_count = 0, FACES_EVERY
+            return 0
+        self._since_count += 1
+        if self._since_count >= FACES_EVERY:
+            self._faces_in_view, self._since_count = self._counter.count(frame), 0
+        return max(self._faces_in_view, 1)
 
     def _report(self, frame: np.ndarray, tracked: Tracked) -> dict | None:
         """The size guide's report for this frame (the PD a card gave, once it did); a changed list of
@@ -181,6 +199,7 @@ class StreamSession:
 
     def close(self) -> None:
         self._tracker.close()
+        self._counter.close()
         self._measurer.close()
 
 
