@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 
 from tests.support.conditions import linear_to_srgb, srgb_to_linear
-from tryon.compositing import Shadow, Texture, contact_shadow, draw_texture
+from tryon.compositing import Shadow, Texture, contact_shadow, draw_texture, prepare_layer, warp_texture
 from tryon.lighting import Light
 
 
@@ -80,3 +80,24 @@ def test_contact_shadow_darkens_a_soft_spot_only():
     contact_shadow(frame, np.array([[30.0, 30.0]]), sigma=3.0, strength=0.4)
     assert frame[30, 30].mean() < 150 and frame[30, 36].mean() > frame[30, 30].mean()
     assert (frame[:, :15] == 180).all()
+
+
+def test_a_layer_blends_as_the_texture_draws_and_moves_with_the_face():
+    """A prepared layer blended gives what drawing the texture gives; carried by a whole-pixel shift
+    it lands shifted, unchanged; carried out of the frame it is gone."""
+    frame = np.full((80, 120, 3), 90, np.uint8)
+    texture = Texture.from_bgra(solid(20, 12, (40, 160, 220), 200))
+    place = np.array([[1.0, 0, 30.3], [0, 1.0, 20.6], [0, 0, 1]])
+    drawn = frame.copy()
+    draw_texture(drawn, texture, place, shadow=Shadow((1.0, 3.0), 1.5, 0.4))
+    layer = prepare_layer(warp_texture(frame.shape, texture, place, margin=8.0), shadow=Shadow((1.0, 3.0), 1.5, 0.4))
+    blended = frame.copy()
+    layer.blend(blended)
+    assert np.array_equal(blended, drawn)
+
+    moved = layer.moved(np.array([[1.0, 0, 17], [0, 1.0, -5], [0, 0, 1]]), frame.shape)
+    shifted = frame.copy()
+    moved.blend(shifted)
+    x, y, w, h = layer.region
+    assert np.abs(shifted[y - 5 : y - 5 + h, x + 17 : x + 17 + w].astype(int) - drawn[y : y + h, x : x + w]).max() <= 1
+    assert layer.moved(np.array([[1.0, 0, 500], [0, 1.0, 0], [0, 0, 1]]), frame.shape) is None

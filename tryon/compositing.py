@@ -30,7 +30,7 @@ class Shadow:
 
 @dataclass(frozen=True)
 class Texture:
-    """Premultiplied BGRA mip levels of an RGBA product image; level 0 is full size."""
+    """Premultiplied BGRA mip levels of an RGBA product image (or of a coverage mask); level 0 is full size."""
 
     levels: tuple[np.ndarray, ...]
 
@@ -41,7 +41,17 @@ class Texture:
         premultiplied = np.concatenate(
             [np.rint(bgra[..., :3].astype(np.float32) * alpha), bgra[..., 3:4]], axis=2
         ).astype(np.uint8)
-        levels: list[np.ndarray] = [premultiplied]
+        return cls.from_levels(premultiplied, min_size)
+
+    @classmethod
+    def from_mask(cls, mask: np.ndarray, min_size: int = 8) -> Texture:
+        """A coverage mask (h, w) uint8 0-255 with its mip chain (drawn with `warp_coverage`)."""
+        return cls.from_levels(mask, min_size)
+
+    @classmethod
+    def from_levels(cls, image: np.ndarray, min_size: int) -> Texture:
+        """`image` as level 0 and each half-size level down to `min_size` pixels."""
+        levels: list[np.ndarray] = [image]
         while min(levels[-1].shape[:2]) >= 2 * min_size:
             height, width = levels[-1].shape[:2]
             levels.append(cv2.resize(levels[-1], (width // 2, height // 2), interpolation=cv2.INTER_AREA))
@@ -82,10 +92,17 @@ class Warped:
     colour: np.ndarray
     alpha: np.ndarray
 
-    def texture_coordinates(self, homography: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(u, v) texture pixel coordinates of every pixel of the box, for `homography` (texture -> frame)."""
+    def texture_coordinates(
+        self, homography: np.ndarray, size: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(u, v) texture pixel coordinates of every pixel of the box, for `homography` (texture -> frame);
+        or of a coarser grid of `size` (width, height) over the box, placed as `cv2.resize` samples
+        it: a smooth function of (u, v) computed on it and resized to the box is the function's own."""
         x0, y0, width, height = self.region
-        ys, xs = np.mgrid[y0 : y0 + height, x0 : x0 + width].astype(np.float64)
+        columns, rows = size or (width, height)
+        xs = x0 + (np.arange(columns) + 0.5) * (width / columns) - 0.5
+        ys = y0 + (np.arange(rows) + 0.5) * (height / rows) - 0.5
+        ys, xs = np.meshgrid(ys, xs, indexing="ij")
         inverse = np.linalg.inv(homography)
         w = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
         u = (inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]) / w
@@ -112,20 +129,28 @@ def warp_texture(
         region = _clipped_box(corners, margin, frame_shape[1], frame_shape[0])
         if region is None:
             return None
+    warped = _warp_into(texture, homography, region)
+    alpha8 = np.ascontiguousarray(warped[..., 3])
+    # Straight colour, rounded (0 where the texture is clear): OpenCV's saturating division on uint8.
+    straight = cv2.divide(warped[..., :3], cv2.cvtColor(alpha8, cv2.COLOR_GRAY2BGR), scale=255.0)
+    alpha = alpha8.astype(np.float32) * np.float32(1.0 / 255.0)
+    return Warped(region, to_linear(straight) * alpha[..., None], alpha)
+
+
+def warp_coverage(texture: Texture, homography: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
+    """A `Texture.from_mask` mask warped into `region` (x, y, width, height) of the frame: (h, w)
+    float32 in 0-1."""
+    return _warp_into(texture, homography, region).astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def _warp_into(texture: Texture, homography: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
+    """The texture's level for `homography` warped into `region`, transparent outside it (its own dtype)."""
     x0, y0, width, height = region
     image, level_homography = texture.level_for(homography)
     to_region = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ level_homography
-    warped = cv2.warpPerspective(
-        image,
-        to_region,
-        (width, height),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(0, 0, 0, 0),
+    return cv2.warpPerspective(
+        image, to_region, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
     )
-    alpha = warped[..., 3].astype(np.float32) / 255.0
-    straight = np.clip(warped[..., :3].astype(np.float32) / np.maximum(alpha, 1.0 / 255.0)[..., None] + 0.5, 0, 255)
-    return Warped(region, to_linear(straight.astype(np.uint8)) * alpha[..., None], alpha)
 
 
 @dataclass(frozen=True)
@@ -158,6 +183,32 @@ class Layer:
         if self.look.noise_sigma > 0:
             add_noise(blended, self.coverage, self.look, np.random.default_rng(int(target.sum())))
         target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+    def moved(self, motion: np.ndarray, frame_shape: tuple[int, ...]) -> Layer | None:
+        """The layer carried by `motion` (3x3, frame px -> frame px), None when it leaves the frame: a
+        small move of the face applied to what was drawn on it, without drawing it again (one more
+        resampling, a fraction of a pixel's blur)."""
+        x0, y0, width, height = self.region
+        corners = np.array([[x0, y0], [x0 + width, y0], [x0, y0 + height], [x0 + width, y0 + height]], np.float64)
+        region = _clipped_box(_apply_homography(motion, corners - 0.5), 1.0, frame_shape[1], frame_shape[0])
+        if region is None:
+            return None
+        nx, ny, new_width, new_height = region
+        local = np.array([[1.0, 0.0, -nx], [0.0, 1.0, -ny], [0.0, 0.0, 1.0]]) @ motion
+        local = local @ np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])  # old box px -> new box px
+
+        def carried(values: np.ndarray, outside: float) -> np.ndarray:
+            return cv2.warpPerspective(
+                values,
+                local,
+                (new_width, new_height),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=(outside,) * 4,
+            )
+
+        add = carried(self.add, 0.0) if self.add is not None else None
+        return Layer(region, carried(self.keep, 1.0), add, carried(self.coverage, 0.0), self.look)
 
 
 def prepare_layer(

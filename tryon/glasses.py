@@ -25,6 +25,7 @@ from tryon.compositing import (
     contact_shadow_layers,
     margin_for,
     prepare_layer,
+    warp_coverage,
     warp_texture,
 )
 from tryon.errors import InvalidImageError, ProductError
@@ -155,7 +156,7 @@ class GlassesAsset:
         self.lens_centres = np.array(sorted(centres), dtype=np.float64)
         self.hinge_y = spec.hinge_y_px if spec.hinge_y_px is not None else float(self.lens_centres[:, 1].mean())
         self.front = Texture.from_bgra(_with_lenses(front_bgra, lenses, spec))
-        self.lenses = Texture.from_bgra(_lens_coverage(alpha.shape, lenses)) if lenses else None
+        self.lenses = Texture.from_mask(_lens_coverage(alpha.shape, lenses)) if lenses else None
         self.lens_width_px = float(np.mean([np.ptp(np.nonzero(r.mask)[1]) for r in lenses])) if lenses else 0.0
         self.temple = Texture.from_bgra(_fade_towards_ear(temple_bgra)) if temple_bgra is not None else None
 
@@ -180,7 +181,7 @@ class GlassesAsset:
             height, width = alpha.shape[:2]
             v, u = np.mgrid[0:height, 0:width].astype(np.float32)
             sheen = lens_sheen(u, v, self.lens_centres, self.lens_width_px, (0.0, 0.0))
-            lens = self.lenses.levels[0][..., 3:4] / 255.0
+            lens = self.lenses.levels[0][..., None] / 255.0
             added = self.spec.lens_reflection * sheen[..., None] * lens
             colour = (colour * alpha + added) / np.maximum(alpha + added.max(axis=2, keepdims=True), 1e-6)
             alpha = np.clip(alpha + added.max(axis=2, keepdims=True), 0, 1)
@@ -228,18 +229,28 @@ class GlassesRenderer:
             layers.append(prepare_layer(front, shadow=shadow, light=anchor.light, look=anchor.look))
         return layers
 
+    def motion(self, before: FaceAnchor, after: FaceAnchor) -> np.ndarray:
+        """How the front moves in the image from `before` to `after` (3x3): the temples and shadows
+        go with it while the face moves a little."""
+        return self.placement(after).front @ np.linalg.inv(self.placement(before).front)
+
     def _add_reflections(self, front: Warped, homography: np.ndarray, anchor: FaceAnchor) -> None:
         """Light the room reflects off the lenses, sliding across them with the head pose (added, in place)."""
         asset = self.asset
         if asset.lenses is None or asset.spec.lens_reflection <= 0:
             return
-        coverage = warp_texture(front.alpha.shape, asset.lenses, homography, region=front.region)
-        if coverage is None:
-            return
         to_camera = -anchor.origin / max(float(np.linalg.norm(anchor.origin)), 1e-9)
         view = (float(to_camera @ anchor.rotation[:, 0]), float(to_camera @ anchor.rotation[:, 1]))
-        u, v = front.texture_coordinates(homography)
-        sheen = lens_sheen(u, v, asset.lens_centres, asset.lens_width_px, view) * coverage.alpha
+        # The sheen is smooth: on lenses large on screen it is computed on every other pixel and resized.
+        centres = cv2.perspectiveTransform(asset.lens_centres.reshape(-1, 1, 2).astype(np.float64), homography)
+        lens_px = asset.lens_width_px * float(np.linalg.norm(centres[1] - centres[0])) / asset.lens_distance_px
+        _, _, width, height = front.region
+        step = 2 if lens_px >= SHEEN_COARSE_LENS_PX else 1
+        u, v = front.texture_coordinates(homography, (-(-width // step), -(-height // step)))
+        sheen = lens_sheen(u, v, asset.lens_centres, asset.lens_width_px, view)
+        if step > 1:
+            sheen = cv2.resize(sheen, (width, height), interpolation=cv2.INTER_LINEAR)
+        sheen *= warp_coverage(asset.lenses, homography, front.region)
         front.colour += (asset.spec.lens_reflection * sheen)[..., None]
 
     @property
@@ -321,6 +332,7 @@ def _temple_homography(temple: Texture, anchor: FaceAnchor, hinge: np.ndarray, l
     return _homography(corners, anchor.project(local))
 
 
+SHEEN_COARSE_LENS_PX = 50.0  # lenses this wide on screen get their sheen from a half-resolution grid
 CLEAR_LENS_OPACITY = 0.2  # below this a lens is clear: only its edge and reflections show
 LENS_EDGE = 0.012  # width of the lens's visible edge (its bevel), as a share of the lens width
 
@@ -362,11 +374,11 @@ def _with_lenses(front_bgra: np.ndarray, lenses: list[LensRegion], spec: Glasses
 
 
 def _lens_coverage(shape: tuple[int, int], lenses: list[LensRegion]) -> np.ndarray:
-    """BGRA image: white where the lenses are (alpha), for warping the lens area with the front."""
+    """Mask (uint8, 255 where the lenses are), for warping the lens area with the front."""
     alpha = np.zeros(shape, np.uint8)
     for region in lenses:
         alpha[cv2.dilate(region.mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = 255
-    return np.dstack([np.full(shape + (3,), 255, np.uint8), alpha])
+    return alpha
 
 
 def lens_sheen(

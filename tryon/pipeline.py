@@ -28,6 +28,7 @@ from tryon.products import LayeredProduct, Product, in_layer_order
 from tryon.tracking import Detection, Face, FaceTracker, Tracker
 
 MIN_FRAMES_FOR_TRUE_SCALE = 5
+LOOK_EVERY_S = 1.0  # a stream measures the camera's noise and blur this often
 TYPICAL_PD_MM = 63.0  # adults' mean: a stream's scale until its own measurement is ready
 
 
@@ -38,6 +39,18 @@ class Tracked:
     detection: Detection
     faces: tuple[tuple[Face, FaceAnchor], ...]
     fit: FitEstimate | None = None
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A layered product's layers in a stream: as built for one anchor, and as shown for the last."""
+
+    product: LayeredProduct
+    shape: tuple[int, ...]
+    built: FaceAnchor
+    built_layers: list[Layer]
+    shown: FaceAnchor
+    shown_layers: list[Layer]
 
 
 class TryOnEngine:
@@ -109,8 +122,9 @@ class StreamEngine(TryOnEngine):
         self._light = LightSmoother()
         self._estimator = FitEstimator(measurer) if measurer is not None else None
         self._scene: FaceAnchor | None = None  # the last inferred frame's, with its light and camera look
+        self._look_at = 0.0  # when (s) the camera look was measured
         self._held: tuple[Detection, float | None, FaceAnchor] | None = None  # the last frame's, see `track`
-        self._layers: dict[tuple[int, int], tuple[Product, FaceAnchor, tuple[int, ...], list[Layer]]] = {}
+        self._layers: dict[tuple[int, int], _Kept] = {}  # by (id of the product, face)
 
     @classmethod
     def smoothed(cls, tracker: Tracker, measurer: FaceMeasurer | None = None) -> StreamEngine:
@@ -136,8 +150,13 @@ class StreamEngine(TryOnEngine):
             # glasses' layers are blended again as they are.
             return Tracked(detection, ((face, held[2]),), fit)
         seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
-        if detection.inferred or self._scene is None:
+        if self._scene is None or (detection.inferred and seconds - self._look_at >= LOOK_EVERY_S):
             raw = scene_anchor(frame, face)
+            self._scene, self._look_at = raw, seconds
+        elif detection.inferred:
+            # The camera's noise and blur change slowly (exposure, focus): they are measured again once
+            # a LOOK_EVERY_S, the light on every frame the model saw.
+            raw = replace(anchor_from_face(face), light=estimate_light(frame, face), look=self._scene.look)
             self._scene = raw
         else:
             # A face carried over from the last inferred frame (tryon.reuse: unchanged, or moved a little):
@@ -151,22 +170,33 @@ class StreamEngine(TryOnEngine):
         return Tracked(detection, ((face, anchor),), fit)
 
     def _draw(self, frame: np.ndarray, tracked: Tracked, products: Sequence[Product]) -> np.ndarray:
-        """`draw`, blending a layered product's layers of the last frame again where its anchor is the
-        same one (a face that did not move)."""
+        """`draw`, with a layered product's layers kept: blended again where the anchor is the last
+        frame's (a face that did not move), carried along where the face was moved without the model
+        (tryon.reuse: a small rigid motion), built anew where the model saw the face."""
         output = frame.copy()
-        layers = {}
+        kept_now = {}
         for product in in_layer_order(products):
             for index, (face, anchor) in enumerate(tracked.faces):
                 if not isinstance(product, LayeredProduct):
                     product.render(output, face, anchor)
                     continue
                 kept = self._layers.get((id(product), index))
-                if kept is None or kept[0] is not product or kept[1] is not anchor or kept[2] != frame.shape:
-                    kept = (product, anchor, frame.shape, product.layers(frame.shape, face, anchor))
-                layers[id(product), index] = kept
-                for layer in kept[3]:
+                if kept is None or kept.product is not product or kept.shape != frame.shape:
+                    kept = None
+                if kept is not None and kept.shown is anchor:
+                    layers = kept.shown_layers
+                elif kept is not None and not tracked.detection.inferred:
+                    motion = product.motion(kept.built, anchor)
+                    moved = (layer.moved(motion, frame.shape) for layer in kept.built_layers)
+                    layers = [layer for layer in moved if layer is not None]
+                    kept = replace(kept, shown=anchor, shown_layers=layers)
+                else:
+                    layers = product.layers(frame.shape, face, anchor)
+                    kept = _Kept(product, frame.shape, anchor, layers, anchor, layers)
+                kept_now[id(product), index] = kept
+                for layer in layers:
                     layer.blend(output)
-        self._layers = layers
+        self._layers = kept_now
         return output
 
     def reset(self) -> None:

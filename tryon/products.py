@@ -45,6 +45,9 @@ class LayeredProduct(Protocol):
     def layers(self, frame_shape: tuple[int, ...], face: Face, anchor: FaceAnchor) -> list[Layer]:
         """The layers `render` would blend, in order."""
 
+    def motion(self, before: FaceAnchor, after: FaceAnchor) -> np.ndarray:
+        """3x3 (frame px -> frame px): how what was drawn for `before` moves to where `after` puts it."""
+
 
 def in_layer_order(products: Sequence[Product]) -> list[Product]:
     """Products sorted so that each is drawn over the ones beneath it (stable for equal layers)."""
