@@ -104,7 +104,7 @@ UPLOAD_WIDTHS = (640, 480, 360)  # static/widget.js's steps
 
 def upload_width_for(min_rtt_s: float) -> int:
     """The upload width the widget picks for a link of this (fastest seen) round trip (`uploadWidth`)."""
-    return UPLOAD_WIDTHS[0 if min_rtt_s <= 0.080 else 1 if min_rtt_s <= 0.130 else 2]
+    return UPLOAD_WIDTHS[0 if min_rtt_s <= 0.055 else 1 if min_rtt_s <= 0.070 else 2]
 
 
 def camera_clips(config: ClientConfig) -> dict[int, list[bytes]]:

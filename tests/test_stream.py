@@ -48,8 +48,9 @@ def test_frames_come_back_rendered_with_their_id_and_status(server):
         received_id, image, status = receive_frame(ws)
         assert received_id == frame_id == status["id"]
     assert status["status"] == "ok" and status["faces"] == 1 and status["products"] == ["round"]
-    # The size guide: measurements from the frames so far, advice for the frame being tried.
-    assert status["fit"]["frames_used"] == 7 and 50 < status["fit"]["pd_mm"] < 72
+    # The size guide: measurements from the frames so far (made beside the stream: a frame does not
+    # wait for one, so not every frame is measured), advice for the frame being tried.
+    assert 1 <= status["fit"]["frames_used"] <= 6 and 50 < status["fit"]["pd_mm"] < 72
     assert status["fit"]["advice"]["sku"] == "round" and status["fit"]["advice"]["width_mm"] == 136
     eyes = np.array(status["eyes"]) * (photo.shape[1], photo.shape[0])
     x, y = eyes.mean(axis=0).astype(int)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -287,30 +288,54 @@ class FaceMeasurer:
 class FitEstimator:
     """Running measurements of one stream; reset when the face is lost (it may be someone else).
 
-    Measuring costs a second landmark pass, so it stops once `enough` frames have counted, and the
-    measurer's graph is released until a new face is to be measured.
+    Measuring costs a second landmark pass (~15 ms), so it stops once `enough` frames have counted,
+    and the measurer's graph is released until a new face is to be measured. In the background
+    (`background=True`, a live stream) each measurement runs on a worker thread of its own while
+    the frames go on: a frame never waits for it, and the next frame is measured once it is done.
+    Close a background estimator when the stream ends.
     """
 
-    def __init__(self, measurer: FaceMeasurer, enough: int = 30) -> None:
+    def __init__(self, measurer: FaceMeasurer, enough: int = 30, *, background: bool = False) -> None:
         self.measurer = measurer
         self.enough = enough
         self._measurements: list[FrameMeasurement] = []
         self._estimate: FitEstimate | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="measure") if background else None
+        self._pending: Future[FrameMeasurement] | None = None
 
     def update(self, frame: np.ndarray, face: Face) -> FitEstimate | None:
-        """Measure this frame if more frames are needed; returns the current estimate."""
-        if len(self._measurements) < self.enough:
-            measurement = self.measurer.measure(frame, face)
-            if measurement.usable:
-                self._measurements.append(measurement)
-                self._estimate = estimate(self._measurements)
-            if len(self._measurements) >= self.enough:
-                self.measurer.release()
+        """Measure this frame if more frames are needed (in the background: if no measurement is under
+        way); returns the current estimate. The frame is not changed and not kept beyond its measurement."""
+        if self._pending is not None and self._pending.done():
+            self._add(self._pending.result())
+            self._pending = None
+        if len(self._measurements) < self.enough and self._pending is None:
+            if self._worker is None:
+                self._add(self.measurer.measure(frame, face))
+            else:
+                self._pending = self._worker.submit(self.measurer.measure, frame, face)
+        if len(self._measurements) >= self.enough and self._pending is None:
+            self.measurer.release()
         return self._estimate
 
     def reset(self) -> None:
         self._measurements = []
         self._estimate = None
+        if self._pending is not None:
+            self._pending.cancel()
+            wait([self._pending])  # a measurement of the face before: not counted
+            self._pending = None
+
+    def close(self) -> None:
+        """Wait for a measurement under way and stop the worker (the measurer is closed by its owner)."""
+        if self._worker is not None:
+            self._worker.shutdown(wait=True, cancel_futures=True)
+        self._pending = None
+
+    def _add(self, measurement: FrameMeasurement) -> None:
+        if measurement.usable:
+            self._measurements.append(measurement)
+            self._estimate = estimate(self._measurements)
 
 
 @dataclass(frozen=True)

@@ -110,26 +110,35 @@ class StreamEngine(TryOnEngine):
     measurer: measures the face (PD, face width) so glasses are drawn true to size; without one
     (tests of placement) glasses are fitted with their lens centres on the pupils.
     smoother: the pose smoothing; without one the raw per-frame pose is drawn.
+    background: measure on a worker thread, so that no frame waits for a measurement (a live stream;
+    then close the engine); off, each frame is measured before it is drawn (clips, tests).
     """
 
     def __init__(
-        self, tracker: Tracker, measurer: FaceMeasurer | None = None, *, smoother: AnchorSmoother | None = None
+        self,
+        tracker: Tracker,
+        measurer: FaceMeasurer | None = None,
+        *,
+        smoother: AnchorSmoother | None = None,
+        background: bool = False,
     ) -> None:
         if not tracker.video:
             raise ValueError("StreamEngine needs a VIDEO-mode tracker")
         super().__init__(tracker)
         self._smoother = smoother
         self._light = LightSmoother()
-        self._estimator = FitEstimator(measurer) if measurer is not None else None
+        self._estimator = FitEstimator(measurer, background=background) if measurer is not None else None
         self._scene: FaceAnchor | None = None  # the last inferred frame's, with its light and camera look
         self._look_at = 0.0  # when (s) the camera look was measured
         self._held: tuple[Detection, float | None, FaceAnchor] | None = None  # the last frame's, see `track`
         self._layers: dict[tuple[int, int], _Kept] = {}  # by (id of the product, face)
 
     @classmethod
-    def smoothed(cls, tracker: Tracker, measurer: FaceMeasurer | None = None) -> StreamEngine:
-        """The engine a live stream uses: pose smoothing on."""
-        return cls(tracker, measurer, smoother=AnchorSmoother())
+    def smoothed(
+        cls, tracker: Tracker, measurer: FaceMeasurer | None = None, *, background: bool = False
+    ) -> StreamEngine:
+        """The engine a stream uses: pose smoothing on (a live one measures in the background)."""
+        return cls(tracker, measurer, smoother=AnchorSmoother(), background=background)
 
     def track(self, frame: np.ndarray, timestamp_ms: int | None = None) -> Tracked:
         """timestamp_ms: when the frame was captured (any monotonic clock); defaults to now."""
@@ -198,6 +207,11 @@ class StreamEngine(TryOnEngine):
                     layer.blend(output)
         self._layers = kept_now
         return output
+
+    def close(self) -> None:
+        """Stop measuring (the trackers and the measurer are closed by their owner)."""
+        if self._estimator is not None:
+            self._estimator.close()
 
     def reset(self) -> None:
         """Forget the face: smoothing, light and measurements start again."""

@@ -86,7 +86,7 @@ class StreamSession:
         self._since_count = FACES_EVERY
         self.set_products(skus)
         self._measurer = FaceMeasurer(model_path=model_path)  # upright crops for PD and face width
-        self._engine = StreamEngine.smoothed(self._tracker, self._measurer)
+        self._engine = StreamEngine.smoothed(self._tracker, self._measurer, background=True)
 
     def measure_with_card(self) -> None:
         """Start a card calibration: the next frames look for a card on the forehead (tryon.card)."""
@@ -198,6 +198,7 @@ class StreamSession:
         return struct.pack(">4H", x, y, width, height) + crop
 
     def close(self) -> None:
+        self._engine.close()
         self._tracker.close()
         self._counter.close()
         self._measurer.close()
