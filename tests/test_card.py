@@ -36,18 +36,24 @@ def composite(still_tracker, name: str, size: float, **card) -> tuple[np.ndarray
 
 
 def test_a_card_on_the_forehead_gives_the_pd(still_tracker):
-    errors = []
+    """On single frames (4 faces, 3 image sizes, the card rolled -10, 0 and +10 degrees from the eye
+    line) a card is found on at least 90% of them; each found card's scale is that of the composite
+    within 0.5% (the finder's own error: 0.1% SD), and the PD the hand-placed one within 1 mm (most of
+    the difference is where the pupils are placed, tryon.limbus against the hand)."""
+    errors, scales, tried = [], [], 0
     for name in FACES_TRIED:
+        diameter = truth(name)[1]
         for size in (0.7, 1.0, 1.5):
             for roll in (-10.0, 0.0, 10.0):
-                image, pd_mm = composite(still_tracker, name, size, roll_degrees=roll, seed=len(errors))
+                image, pd_mm = composite(still_tracker, name, size, roll_degrees=roll, seed=tried)
+                tried += 1
                 reading = read_card(image, still_tracker.detect(image).primary)
                 if reading.found:
                     errors.append(reading.pd_mm - pd_mm)
-    # Today a card is found on about half of these single frames (low-contrast cards against hair are
-    # missed; a live session tries every frame), and those found give the PD within about 1 mm.
-    assert len(errors) >= 0.5 * len(FACES_TRIED) * 9, len(errors)
-    assert np.mean(np.abs(errors)) < 1.0 and np.max(np.abs(errors)) < 1.6, np.round(errors, 2)
+                    scales.append(reading.mm_per_px * diameter * size / IRIS_DIAMETER_MM - 1.0)
+    assert len(errors) >= 0.9 * tried, len(errors)
+    assert np.max(np.abs(scales)) < 0.005, np.round(scales, 4)
+    assert np.mean(np.abs(errors)) < 0.6 and np.max(np.abs(errors)) < 1.0, np.round(errors, 2)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +93,7 @@ def test_a_live_session_measures_the_pd_with_a_card(still_tracker, catalog, mode
                 cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(), frame_id
             ).status
         assert status["card"]["state"] == "measured", status["card"]
-        assert status["fit"]["method"] == "card" and abs(status["fit"]["pd_mm"] - pd_mm) < 1.5
+        assert status["fit"]["method"] == "card" and abs(status["fit"]["pd_mm"] - pd_mm) < 1.0
         monkeypatch.setattr(session_module, "CARD_FRAMES", 6)
         bare = cv2.imencode(".jpg", load_face("009_neutral.jpg"))[1].tobytes()
         session.measure_with_card()

@@ -2,9 +2,10 @@
 face's forehead at a known scale, as a shopper would hold it, with the look of a real photo of one.
 
 The card is printed like a bank card (a colour gradient, a chip, stripes of "text"), lit by the
-face's own brightness there, drawn with anti-aliased edges through a perspective warp (roll in the
-image plane, optional tilt away from the camera), then the whole frame gets the camera's blur,
-sensor noise and JPEG compression.
+face's own brightness there, drawn through a perspective warp (roll in the image plane, optional
+tilt away from the camera) with its edges' pixels mixing card and background by how much of each
+they cover, as a sensor's do; then the whole frame gets the camera's blur, sensor noise and JPEG
+compression.
 """
 
 from __future__ import annotations
@@ -87,14 +88,21 @@ def with_card(
     roll = math.radians(roll_degrees) + math.atan2(along[1], along[0])
     rotation = np.array([[math.cos(roll), -math.sin(roll)], [math.sin(roll), math.cos(roll)]])
     target = centre + (corners * scale) @ rotation.T
-    source = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    # As a sensor's pixels do, each pixel sums the light over its area: the artwork is first averaged
+    # down to about the frame's scale, its colour weighted by its coverage (so that an edge pixel is
+    # the mix of card and background, not darkened), then warped; the card's outline lands on `target`.
+    alpha = art[..., 3:].astype(np.float32) / 255.0
+    weighted = np.dstack([art[..., :3] * alpha, alpha]).astype(np.float32)
+    small = cv2.resize(weighted, None, fx=min(scale, 1.0), fy=min(scale, 1.0), interpolation=cv2.INTER_AREA)
+    h, w = small.shape[:2]
+    source = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]], np.float32)
     warp = cv2.getPerspectiveTransform(source, target.astype(np.float32))
     size = (photo.shape[1], photo.shape[0])
-    layer = cv2.warpPerspective(art, warp, size, flags=cv2.INTER_AREA, borderValue=(0, 0, 0, 0)).astype(np.float32)
-    coverage = layer[..., 3:] / 255.0
+    layer = cv2.warpPerspective(small, warp, size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0, 0))
+    coverage = layer[..., 3:]
     light = cv2.GaussianBlur(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY).astype(np.float32), (0, 0), eye_distance / 2)
     shade = np.clip(light / max(float(np.percentile(light, 90)), 1.0), 0.55, 1.0)[..., None]
-    composite = photo.astype(np.float32) * (1 - coverage) + layer[..., :3] * shade * coverage
+    composite = photo.astype(np.float32) * (1 - coverage) + layer[..., :3] * shade
     rng = np.random.default_rng(seed)
     composite = cv2.GaussianBlur(composite, (0, 0), 0.6) + rng.normal(0, 2.5, composite.shape)
     jpeg = cv2.imencode(".jpg", np.clip(composite, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 80])[1]
