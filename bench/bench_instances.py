@@ -30,8 +30,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: bench, tests.support
 
-from bench.bench_network import CAMERA_FPS, ClientConfig, WidgetClient, camera_clips, cpu_seconds, warm_up
+from bench.bench_network import CAMERA_FPS, ClientConfig, WidgetClient, camera_clips, warm_up
 from bench.bench_stream import clip_frames
+from bench.procs import cpu_seconds
 from tests.support.server import local_server, production_front
 from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path

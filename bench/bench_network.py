@@ -27,7 +27,6 @@ import argparse
 import fcntl
 import json
 import math
-import os
 import struct
 import sys
 import threading
@@ -42,6 +41,7 @@ import websocket
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: bench.netem, tests.support
 
 from bench.netem import PROFILES, LinkEmulator, LinkProfile, Traffic
+from bench.procs import cpu_seconds
 from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms
 from tests.support.server import local_server
 from tryon.config import PROJECT_ROOT
@@ -270,32 +270,6 @@ class WidgetClient:
             pass
         self._receiver.join(CLOSE_WAIT_S)
         self.ws.shutdown()
-
-
-def process_tree(pid: int) -> list[int]:
-    """A process and all its descendants (Linux /proc)."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its descendants (the gunicorn master and its worker)."""
-    ticks = 0
-    for process in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def stream_url(port: int, product: str, config: ClientConfig) -> str:

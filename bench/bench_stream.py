@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import struct
 import sys
@@ -33,6 +32,7 @@ import websocket
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: the shared test photos' motion
 
+from bench.procs import cpu_by_process, rss_mb  # noqa: E402
 from tests.support.clips import ClipMaker, talking_head  # noqa: E402
 from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms
 from tests.support.server import local_server
@@ -100,49 +100,6 @@ def run_session(url: str, query: str, frames: list[bytes], seconds: float, resul
         ws.close()
     except Exception as exc:  # noqa: BLE001  (every failure is counted, none stops the run)
         result.errors.append(repr(exc))
-
-
-def process_tree(pid: int) -> list[int]:
-    """A process and its descendants (Linux /proc); a thread ending while it is read is skipped, not
-    its process."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            tasks = list(Path(f"/proc/{current}/task").iterdir())
-        except OSError:
-            continue  # the process is gone
-        found.append(current)
-        for task in tasks:
-            try:
-                pending += [int(child) for child in (task / "children").read_text().split()]
-            except OSError:
-                continue
-    return found
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MiB."""
-    total = 0
-    for current in process_tree(pid):
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
-        except (OSError, StopIteration):
-            continue
-    return total / 1024.0
-
-
-def cpu_by_process(pid: int) -> dict[int, float]:
-    """CPU seconds (user + system, all threads) each process of the tree has used so far."""
-    used = {}
-    for current in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            used[current] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-        except (OSError, IndexError, ValueError):
-            continue
-    return used
 
 
 def run_load(url: str, pid: int | None, sessions: int, seconds: float, query: str, frames: list[bytes]) -> None:

@@ -2,7 +2,7 @@
 
 A `Texture` keeps premultiplied BGRA mip levels, so a large product image drawn small stays smooth
 instead of aliasing. `draw_texture` warps only the bounding box the texture covers in the frame
-(`warp_texture`) and blends there (`composite`: a `Layer`, which a still face's next frames blend
+(`warp_texture`) and blends there (`prepare_layer`: a `Layer`, which a still face's next frames blend
 again), so the cost follows the size of the product on screen, not the frame size. Blending is in
 linear light, with the texture lit by the scene's light.
 """
@@ -234,20 +234,6 @@ def prepare_layer(
     return Layer(warped.region, keep, light.apply(colour) * opacity, alpha, look)
 
 
-def composite(
-    frame: np.ndarray,
-    warped: Warped,
-    *,
-    opacity: float = 1.0,
-    light: Light = REFERENCE_LIGHT,
-    look: CameraLook = SHARP,
-    shadow: Shadow | None = None,
-) -> None:
-    """Blend a warped texture over the frame (in place), in linear light, lit by `light`, seen by `look`
-    (`prepare_layer`, then `Layer.blend`)."""
-    prepare_layer(warped, opacity=opacity, light=light, look=look, shadow=shadow).blend(frame)
-
-
 def draw_texture(
     frame: np.ndarray,
     texture: Texture,
@@ -265,7 +251,7 @@ def draw_texture(
     warped = warp_texture(frame.shape, texture, homography, margin=margin_for(shadow, look))
     if warped is None:
         return None
-    composite(frame, warped, opacity=opacity, light=light, look=look, shadow=shadow)
+    prepare_layer(warped, opacity=opacity, light=light, look=look, shadow=shadow).blend(frame)
     return warped.region
 
 
