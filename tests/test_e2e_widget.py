@@ -448,6 +448,9 @@ def test_photo_mode_follows_the_products_and_returns_to_the_camera(live, server,
 
     def photo_without_face(driver) -> None:
         in_widget("")(driver)
+        # The try-on's script has run (its file input listens) and the camera is streaming: a file
+        # chosen before that would be missed.
+        wait_for(driver, "const w = window.tryonWidget; return w && w.mode === 'camera' && w.stats.received > 0;")
         driver.execute_script(photo_input).send_keys(str(blank))
         widget_says(driver, "couldn't find a face")
 
