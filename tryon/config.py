@@ -77,6 +77,10 @@ class Settings:
         (TRYON_RATE_LIMITS, default on; 0 turns them off, for load tests from one address).
     stream_reuse: live sessions run the landmark model only on frames where the face changed
         (TRYON_STREAM_REUSE, default on; 0 runs it on every frame, as before tryon.reuse).
+    cv_threads: OpenCV's worker threads in a server process (TRYON_CV_THREADS, default 1; -1 = OpenCV's
+        own default, one per core). A server's parallelism is its sessions, one thread each; OpenCV
+        splitting each session's small images over all cores on top costs CPU in waking and
+        waiting workers (16% of a glasses frame's CPU on 2 cores) and gains no throughput.
     """
 
     data_dir: Path
@@ -94,6 +98,7 @@ class Settings:
     secret_key: str | None = None
     rate_limits: bool = True
     stream_reuse: bool = True
+    cv_threads: int = 1
 
     @property
     def database(self) -> str:
@@ -118,6 +123,7 @@ class Settings:
             secret_key=os.environ.get("TRYON_SECRET_KEY") or None,
             rate_limits=os.environ.get("TRYON_RATE_LIMITS") != "0",
             stream_reuse=os.environ.get("TRYON_STREAM_REUSE") != "0",
+            cv_threads=int(os.environ.get("TRYON_CV_THREADS") or 1),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     `tryon init-db`, `seed-demo`, `collect-blobs`) does that once before the server starts.
     """
     settings = settings or Settings.from_env()
+    cv2.setNumThreads(settings.cv_threads)  # process-wide: the server's threads are its sessions
     app = Flask(__name__, static_folder=None)
     if settings.behind_proxy:  # trust X-Forwarded-Proto/Host from a TLS proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
