@@ -328,7 +328,7 @@ def detail_line(result: ProfileResult) -> str:
     return (
         f"{result.profile.name}: camera {camera}, sent {sent}, shown {shown}, skipped {sum(s.skipped for s in stats)}"
         f", held by backlog {sum(s.backlogged for s in stats)}, partial replies {sum(s.partial_replies for s in stats)}"
-        f", server ms p50 {np.median(server_ms) if server_ms else 0:.1f}"
+        f", server ms p50 / p95 {percentiles(server_ms)}"
         f", mean window {np.mean(windows) if windows else 0:.1f}"
         f", bench CPU {result.bench_cpu_ms / max(shown, 1):.1f} ms/frame"
         f", errors {len(errors)} {errors[:2] if errors else ''}"

@@ -36,7 +36,7 @@ from bench.procs import cpu_by_process, rss_mb  # noqa: E402
 from tests.support.clips import ClipMaker, talking_head  # noqa: E402
 from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms
 from tests.support.server import local_server
-from tryon.config import PROJECT_ROOT
+from tryon.config import PROJECT_ROOT, available_cores
 from tryon.model_file import resolve_model_path
 from tryon.tracking import FaceTracker
 
@@ -156,6 +156,9 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="each load also with the model on every frame")
     parser.add_argument("--photo", type=Path, default=PROJECT_ROOT / "tests" / "data" / "faces" / "001_neutral.jpg")
     parser.add_argument("--url", help="ws://host:port of a running server (default: start one on loopback)")
+    parser.add_argument(
+        "--workers", type=int, default=available_cores(), help="server processes (default: one per core, as serve.sh)"
+    )
     parser.add_argument("--full", action="store_true", help="whole rendered frames back, not the widget's partial ones")
     args = parser.parse_args()
     frames = clip_frames(args.photo, args.clip)
@@ -171,7 +174,8 @@ def main() -> None:
     }
     for reuse in ("0", "1") if args.compare else ("1",):
         print(f"\n== the model {'on every frame' if reuse == '0' else 'only where the face changed'}, {args.clip} clip")
-        with local_server({**env, "TRYON_STREAM_REUSE": reuse}) as (base, pid):  # every session is from 127.0.0.1
+        server = local_server({**env, "TRYON_STREAM_REUSE": reuse}, workers=args.workers)
+        with server as (base, pid):  # every session is from 127.0.0.1
             for sessions in args.sessions:
                 run_load(base.replace("http", "ws", 1), pid, sessions, args.seconds, query, frames)
 

@@ -8,9 +8,11 @@
 #   HOST, PORT            where nginx listens: default 127.0.0.1:8443 (HOST=0.0.0.0 for other machines;
 #                         ports under 1024 need root or CAP_NET_BIND_SERVICE)
 #   UPSTREAM_PORT         gunicorn's port on 127.0.0.1 (default 8000)
-#   INSTANCES             gunicorn processes (default 1), on UPSTREAM_PORT, UPSTREAM_PORT+1, ..., each one
-#                         worker with its own live-session cap (TRYON_MAX_STREAMS, default 4 per core
-#                         shared out among them); nginx gives each new connection to the one with the fewest
+#   INSTANCES             gunicorn processes (default one per core: a Python process runs about one core's
+#                         worth of frames, its threads taking turns on the interpreter lock), on
+#                         UPSTREAM_PORT, UPSTREAM_PORT+1, ..., each one worker with its own live-session cap
+#                         (TRYON_MAX_STREAMS, default 4 per core shared out among them) and per-address cap;
+#                         nginx gives each new connection to the one with the fewest
 #   UPSTREAMS             app instances running elsewhere, host:port separated by spaces or commas (e.g. the
 #                         replicas of compose.yaml): only nginx runs, in front of them; no setup, no
 #                         `tryon prepare`, no gunicorn here
@@ -63,7 +65,7 @@ nginx=$(find_nginx)
 host=${HOST:-127.0.0.1}
 port=${PORT:-8443}
 upstream_port=${UPSTREAM_PORT:-8000}
-instances=${INSTANCES:-1}
+instances=${INSTANCES:-$(nproc)}
 data_dir=${TRYON_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/tryon}
 front=${TRYON_FRONT_DIR:-$data_dir/front}
 streams=${TRYON_MAX_STREAMS:-$(((4 * $(nproc) + instances - 1) / instances))}

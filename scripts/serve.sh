@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh), prepare the data (`tryon prepare`: database schema, demo store, stray
 # blobs) and start the service with gunicorn on http://127.0.0.1:8000/
-# (HOST, PORT to change; THREADS: each live session holds a thread, so the default is the process's
-# live sessions, TRYON_MAX_STREAMS or 4 per core, plus 8 for page and API requests; TRYON_CERT +
-# TRYON_KEY to serve HTTPS directly, which browsers need for the camera on any host but localhost;
-# behind a TLS proxy set TRYON_BEHIND_PROXY=1). Facing the internet, use scripts/serve-production.sh:
-# gunicorn alone gives each slow client one of its threads.
+# (HOST, PORT to change; WORKERS: gunicorn's processes, default one per core, since a Python process
+# runs about one core's worth of frames, its threads taking turns on the interpreter lock; each
+# process serves TRYON_MAX_STREAMS live sessions, default its share of 4 per core; THREADS per
+# process: each live session holds a thread, so the default is the process's live sessions plus 8
+# for page and API requests; TRYON_CERT + TRYON_KEY to serve HTTPS directly, which browsers need for
+# the camera on any host but localhost; behind a TLS proxy set TRYON_BEHIND_PROXY=1). Facing the
+# internet, use scripts/serve-production.sh: gunicorn alone gives each slow client one of its threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -16,7 +18,9 @@ if [ -n "${TRYON_CERT:-}" ] && [ -n "${TRYON_KEY:-}" ]; then
     tls=(--certfile "$TRYON_CERT" --keyfile "$TRYON_KEY")
     scheme=https
 fi
-streams=${TRYON_MAX_STREAMS:-$((4 * $(nproc)))}
+workers=${WORKERS:-$(nproc)}
+streams=${TRYON_MAX_STREAMS:-$(((4 * $(nproc) + workers - 1) / workers))}
+export TRYON_MAX_STREAMS=$streams MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 echo "tryon: serving on $scheme://${HOST:-127.0.0.1}:${PORT:-8000}/ (Ctrl-C to stop)"
-exec .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "${THREADS:-$((streams + 8))}" "${tls[@]}" \
-    --bind "${HOST:-127.0.0.1}:${PORT:-8000}" --access-logfile - 'tryon.web:create_app()'
+exec .venv/bin/gunicorn --worker-class gthread --workers "$workers" --threads "${THREADS:-$((streams + 8))}" \
+    "${tls[@]}" --bind "${HOST:-127.0.0.1}:${PORT:-8000}" --access-logfile - 'tryon.web:create_app()'

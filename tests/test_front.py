@@ -31,6 +31,7 @@ def front(tmp_path_factory):
         pytest.skip(f"the production front needs nginx and openssl: {missing}")
     env = {
         "TRYON_MODEL_PATH": str(resolve_model_path()),
+        "INSTANCES": "1",  # one process holds every session: its caps are the server's
         "THREADS": str(THREADS),
         "TRYON_MAX_STREAMS": "2",
         "TRYON_MAX_STREAMS_PER_CLIENT": "1",

@@ -17,6 +17,7 @@ from tryon.store.accounts import create_merchant
 from tryon.store.models import Merchant, ProductRow
 from tryon.web.api import MAX_PRODUCTS_PER_BATCH, MAX_PRODUCTS_PER_RENDER
 from tryon.web.limits import FAILED_KEY_LIMIT, PUBLIC_LIMITS
+from tryon.web.tokens import local_secret
 
 PHOTO = (FACES / "009_neutral.jpg").read_bytes()
 
@@ -424,3 +425,21 @@ def test_limits_turned_off_leave_every_endpoint_working(tmp_path):
     allowed = int(PUBLIC_LIMITS["api.widget_event"].split()[0])
     answers = {client.post("/api/v1/events", json={}).status_code for _ in range(allowed + 1)}
     assert answers == {400}  # the body's fault every time: never 429, never a 500
+
+
+def test_workers_starting_at_once_share_one_signing_key(tmp_path):
+    """A worker per core makes the key on first use at the same moment: all read one whole key."""
+    keys, start = [], threading.Barrier(8)
+
+    def first_use():
+        start.wait()
+        keys.append(local_secret(tmp_path))
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert [path.name for path in tmp_path.iterdir()] == ["secret_key"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0

@@ -44,6 +44,7 @@ def local_server(
     env: dict[str, str] | None = None,
     threads: int = 16,
     timeout: float = 60.0,
+    workers: int = 1,
     python: Path = Path(sys.executable),
     cwd: Path | None = None,
     log_path: Path | None = None,
@@ -59,7 +60,8 @@ def local_server(
     worker at once with os.killpg, as a crash would. With `log_path` its log (stdout and stderr) goes
     to that file, for the test to read; otherwise to a temporary file. With `tls` (certificate, key)
     gunicorn serves HTTPS itself, as scripts/serve.sh does with TRYON_CERT and TRYON_KEY (the base
-    URL is then https://).
+    URL is then https://). `workers`: gunicorn's processes (scripts/serve.sh runs one per core; the
+    tests one, so that a process's session caps are the server's).
     """
     env = {**os.environ, **(env or {})}
     if prepare:
@@ -72,7 +74,7 @@ def local_server(
         "--worker-class",
         "gthread",
         "--workers",
-        "1",
+        str(workers),
         "--threads",
         str(threads),
         "--bind",

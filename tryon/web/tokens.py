@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -22,15 +23,24 @@ _SALT = "tryon-session"
 
 
 def local_secret(data_dir: Path) -> str:
-    """The signing key kept in `data_dir` (made on first use, readable by this user only)."""
+    """The signing key kept in `data_dir` (made on first use, readable by this user only).
+
+    Several processes start at once (a worker per core): the key is written whole to a file of its
+    own, then linked into place, so the one that loses the race reads the winner's key, never a
+    half-written file.
+    """
     path = data_dir / "secret_key"
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(descriptor, "w") as file:  # two processes starting at once: one writes, one reads
-        file.write(secrets.token_urlsafe(32))
+    if not path.exists():
+        descriptor, draft = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(32))
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
     return path.read_text().strip()
 
 
