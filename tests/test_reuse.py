@@ -58,6 +58,18 @@ def test_a_small_rigid_motion_is_propagated_to_where_the_face_went(model_path, m
     assert np.linalg.norm(propagated - expected, axis=1).max() < 0.3  # pixels; the eye distance is ~70
 
 
+def test_a_face_moving_faster_than_propagation_skips_the_flow_until_it_slows(model_path, maker):
+    still = [maker.frame(Pose(), seed=seed) for seed in range(4)]
+    moving = [
+        maker.frame(Pose(motion=motion), seed=10 + index)
+        for index, motion in enumerate([(25.0, 10.0, 0.0, 1.0), (26.5, 9.0, 0.3, 1.004), (28.0, 8.0, 0.6, 1.008)])
+    ]
+    decisions, _ = follow(model_path, still + moving)
+    # The jump runs the model; the next frame, a small step after a fast one, goes straight to the
+    # model (no flow tried); once the step between model calls was small, small steps propagate.
+    assert decisions[-3:] == [Decision.INFER, Decision.INFER, Decision.PROPAGATE], decisions
+
+
 def test_a_mouth_opening_on_a_still_face_is_followed_on_that_frame(model_path, maker):
     frames = [maker.frame(Pose(), seed=seed) for seed in range(8)]
     frames += [maker.frame(Pose(jaw=jaw), seed=20 + i) for i, jaw in enumerate((0.3, 0.6, 0.9))]

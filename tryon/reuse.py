@@ -119,6 +119,7 @@ class ReusingTracker:
         self._key: _Key | None = None
         self._since_key = 0
         self._found = False  # whether the model's last call found a face
+        self._fast = False  # whether the face moved beyond propagating between the last two model calls
 
     @property
     def video(self) -> bool:
@@ -134,6 +135,7 @@ class ReusingTracker:
             # the last frame; only the latter is kept to be reused.
             followed = self._found
             self._found = detection.status is DetectionStatus.OK
+            self._fast = self._key is not None and _moved_fast(self._key, detection, self._since_key + 1, self.policy)
             self._key = _key_frame(gray, detection) if gray is not None and followed else None
             self._since_key = 0
         else:
@@ -161,7 +163,8 @@ class ReusingTracker:
         current = _crop(gray, key)
         if not _changed(current, key, policy.block_sigmas, policy):
             return Decision.REUSE, key.reused
-        if self._since_key >= policy.max_propagate_frames:
+        if self._since_key >= policy.max_propagate_frames or self._fast:
+            # A face moving faster than propagation follows (a turn, brisk motion) goes on moving: no flow tried.
             return Decision.INFER, None
         matrix = _rigid_motion(current, key, policy)
         if matrix is None:
@@ -279,6 +282,16 @@ def _changed(current: np.ndarray, key: _Key, block_sigmas: float, policy: ReuseP
         if float(np.mean(region**2)) > 1.0 + policy.mean_sigmas * math.sqrt(2.0 / region.size):
             return True
     return False
+
+
+def _moved_fast(key: _Key, detection: Detection, frames: int, policy: ReusePolicy) -> bool:
+    """Whether the rigid landmarks moved more than propagation allows per frame from the key's face
+    to the one just found, `frames` frames later."""
+    if len(detection.faces) != 1:
+        return False
+    before, after = (d.faces[0].landmarks[list(RIGID), :2] for d in (key.detection, detection))
+    travel = float(np.linalg.norm(after - before, axis=1).max()) / frames
+    return travel > policy.max_motion * key.detection.faces[0].inter_ocular_px
 
 
 def _rigid_motion(current: np.ndarray, key: _Key, policy: ReusePolicy) -> np.ndarray | None:
