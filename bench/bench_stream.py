@@ -36,7 +36,7 @@ from bench.procs import cpu_by_process, rss_mb  # noqa: E402
 from tests.support.clips import ClipMaker, talking_head  # noqa: E402
 from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms
 from tests.support.server import local_server
-from tryon.config import PROJECT_ROOT, available_cores
+from tryon.config import PROJECT_ROOT
 from tryon.model_file import resolve_model_path
 from tryon.tracking import FaceTracker
 
@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--photo", type=Path, default=PROJECT_ROOT / "tests" / "data" / "faces" / "001_neutral.jpg")
     parser.add_argument("--url", help="ws://host:port of a running server (default: start one on loopback)")
     parser.add_argument(
-        "--workers", type=int, default=available_cores(), help="server processes (default: one per core, as serve.sh)"
+        "--workers", type=int, default=1, help="gunicorn's processes (serve.sh's WORKERS; default 1, as it)"
     )
     parser.add_argument("--full", action="store_true", help="whole rendered frames back, not the widget's partial ones")
     args = parser.parse_args()

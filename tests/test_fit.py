@@ -16,6 +16,7 @@ from tryon.fit import (
     FACE_SIDES,
     FITS,
     IRIS_DIAMETER_MM,
+    MAX_RETRY_FRAMES,
     NARROW,
     WIDE,
     FaceMeasurer,
@@ -124,6 +125,30 @@ def test_blinks_and_turned_heads_do_not_count(still_tracker):
     turn[:3, :3] = cv2.Rodrigues(np.array([0.0, np.radians(25), 0.0]))[0]
     turned = dataclasses.replace(face, matrix=turn @ face.matrix)
     assert measure_frame(turned).reason == "head turned"
+
+
+def test_a_face_that_cannot_count_is_tried_less_and_less_often(still_tracker):
+    """A shopper too far away for the iris to be measured is not measured on every frame for as long
+    as they stay: the tries thin out to one every MAX_RETRY_FRAMES frames; a near face counts at once."""
+    tries = []
+
+    class CountingMeasurer(FaceMeasurer):
+        def measure(self, frame, face):
+            tries.append(len(tries))
+            return super().measure(frame, face)
+
+    far = scaled(load_face("001_neutral.jpg"), 0.12)
+    face = still_tracker.detect(far).primary
+    assert face is not None and measure_frame(face).reason == "face too far away"
+    estimator = FitEstimator(CountingMeasurer(still_tracker), enough=5)
+    for _ in range(100):
+        estimator.update(far, face)
+    assert 6 <= len(tries) <= 100 / MAX_RETRY_FRAMES + 5, len(tries)
+    near = load_face("001_neutral.jpg")
+    estimator.reset()
+    for _ in range(5):
+        fit = estimator.update(near, still_tracker.detect(near).primary)
+    assert fit is not None and fit.frames_used == 5
 
 
 def test_frame_size_markings():

@@ -68,6 +68,7 @@ OUTLINE_PERSPECTIVE_RESPONSE = 0.7
 MAX_YAW_DEGREES = 12.0
 MAX_PITCH_DEGREES = 15.0
 MAX_BLINK = 0.35
+MAX_RETRY_FRAMES = 16  # the longest wait (frames) between measuring tries that cannot count: ~0.5 s at 30 fps
 MIN_IRIS_PX = 8.0
 # The landmark model's iris ring over the limbus found on the same upright crops: London set, 25 photos,
 # 1.038 +- 0.063 (bench/bench_fit.py prints it).
@@ -292,12 +293,16 @@ class FitEstimator:
     and the measurer's graph is released until a new face is to be measured. In the background
     (`background=True`, a live stream) each measurement runs on a worker thread of its own while
     the frames go on: a frame never waits for it, and the next frame is measured once it is done.
-    Close a background estimator when the stream ends.
+    Close a background estimator when the stream ends. A frame that cannot count (too far, turned,
+    blinking) makes the next tries wait, 1, 2, 4 ... up to MAX_RETRY_FRAMES frames: a shopper who
+    stays too far away is not measured again on every other frame for as long as they stay.
     """
 
     def __init__(self, measurer: FaceMeasurer, enough: int = 30, *, background: bool = False) -> None:
         self.measurer = measurer
         self.enough = enough
+        self._wait_frames = 0  # frames to let pass before the next try
+        self._retry_frames = 0  # the wait after the next unusable measurement
         self._measurements: list[FrameMeasurement] = []
         self._estimate: FitEstimate | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="measure") if background else None
@@ -309,7 +314,9 @@ class FitEstimator:
         if self._pending is not None and self._pending.done():
             self._add(self._pending.result())
             self._pending = None
-        if len(self._measurements) < self.enough and self._pending is None:
+        if self._wait_frames > 0:
+            self._wait_frames -= 1
+        elif len(self._measurements) < self.enough and self._pending is None:
             if self._worker is None:
                 self._add(self.measurer.measure(frame, face))
             else:
@@ -321,6 +328,7 @@ class FitEstimator:
     def reset(self) -> None:
         self._measurements = []
         self._estimate = None
+        self._wait_frames = self._retry_frames = 0
         if self._pending is not None:
             self._pending.cancel()
             wait([self._pending])  # a measurement of the face before: not counted
@@ -336,6 +344,10 @@ class FitEstimator:
         if measurement.usable:
             self._measurements.append(measurement)
             self._estimate = estimate(self._measurements)
+            self._retry_frames = 0
+        else:
+            self._wait_frames = self._retry_frames
+            self._retry_frames = min(max(2 * self._retry_frames, 1), MAX_RETRY_FRAMES)
 
 
 @dataclass(frozen=True)
