@@ -1,10 +1,13 @@
 import cv2
+import mediapipe as mp
 import numpy as np
 import pytest
+from mediapipe.tasks.python import BaseOptions, vision
 
 from tests.conftest import load_face
 from tests.support.motion import fit_to_canvas
 from tryon.errors import TryOnError
+from tryon.landmarker_results import detect_faces
 from tryon.tracking import DetectionStatus, FaceCounter, FaceTracker
 
 
@@ -19,6 +22,36 @@ def test_real_face_gives_landmarks_pose_blendshapes_and_confidence(still_tracker
     assert 0.0 <= face.blendshapes["eyeBlinkLeft"] <= 1.0 and "jawOpen" in face.blendshapes
     assert face.confidence > 0.6
     assert 80 < face.inter_ocular_px < 140
+
+
+@pytest.mark.parametrize("video", [False, True])
+def test_results_read_into_numpy_are_the_public_apis(model_path, video):
+    """tryon.landmarker_results reads MediaPipe's C result itself: the same numbers as the Tasks API."""
+    frames = [load_face(name) for name in ("001_neutral.jpg", "092_smiling.jpg", "001_neutral.jpg")]
+    mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+
+    def landmarker():
+        return vision.FaceLandmarker.create_from_options(
+            vision.FaceLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=str(model_path)),
+                running_mode=mode,
+                num_faces=2,
+                output_face_blendshapes=True,
+                output_facial_transformation_matrixes=True,
+            )
+        )
+
+    with landmarker() as public, landmarker() as ours:
+        for index, frame in enumerate(frames):
+            image = mp.Image(mp.ImageFormat.SRGB, np.ascontiguousarray(frame[..., ::-1]))
+            clock = 1000 * (index + 1) if video else None
+            expected = public.detect_for_video(image, clock) if video else public.detect(image)
+            read = detect_faces(ours, image, clock)
+            assert len(read.landmarks) == len(expected.face_landmarks) == 1
+            points = np.array([(p.x, p.y, p.z) for p in expected.face_landmarks[0]])
+            assert np.array_equal(read.landmarks[0], points)
+            assert np.array_equal(read.matrices[0], expected.facial_transformation_matrixes[0])
+            assert read.blendshapes[0] == {c.category_name: c.score for c in expected.face_blendshapes[0]}
 
 
 def test_open_mouth_shows_in_blendshapes(still_tracker):

@@ -31,6 +31,7 @@ from mediapipe.tasks.python import (
 
 from tryon.errors import TryOnError  # noqa: E402
 from tryon.geometry import PinholeCamera, canonical_face_vertices, transform_points  # noqa: E402
+from tryon.landmarker_results import LandmarkerFaces, detect_faces  # noqa: E402
 from tryon.model_file import resolve_model_path  # noqa: E402
 
 RIGHT_IRIS = 468  # the person's right eye: image left in an unmirrored photo
@@ -164,14 +165,15 @@ class FaceTracker:
             if self._video:
                 image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
                 self._frame_clock_ms += 1000
-                result = self._landmarker.detect_for_video(image, self._frame_clock_ms)
-                return self._to_detection(result, rgb.shape)
-            detection = self._to_detection(self._landmarker.detect(mp.Image(mp.ImageFormat.SRGB, rgb)), rgb.shape)
+                return self._to_detection(detect_faces(self._landmarker, image, self._frame_clock_ms), rgb.shape)
+            detection = self._to_detection(
+                detect_faces(self._landmarker, mp.Image(mp.ImageFormat.SRGB, rgb)), rgb.shape
+            )
             if detection.status is DetectionStatus.NO_FACE:
                 # Stills may be upside down, which the face detector sometimes misses; turning the
                 # picture is the same as turning the camera about its axis, so the pose maps back.
                 upturned = np.ascontiguousarray(rgb[::-1, ::-1])
-                result = self._landmarker.detect(mp.Image(mp.ImageFormat.SRGB, upturned))
+                result = detect_faces(self._landmarker, mp.Image(mp.ImageFormat.SRGB, upturned))
                 detection = self._to_detection(result, rgb.shape, upside_down=True)
                 if detection.status is DetectionStatus.NO_FACE:
                     return Detection(DetectionStatus.NO_FACE)
@@ -187,19 +189,17 @@ class FaceTracker:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _to_detection(
-        self, result: vision.FaceLandmarkerResult, shape: tuple[int, ...], *, upside_down: bool = False
-    ) -> Detection:
+    def _to_detection(self, result: LandmarkerFaces, shape: tuple[int, ...], *, upside_down: bool = False) -> Detection:
         height, width = shape[:2]
         size = (width, height)
         faces = []
-        for index, points in enumerate(result.face_landmarks):
-            landmarks = np.array([(p.x * width, p.y * height, p.z * width) for p in points], dtype=np.float64)
-            matrix = np.asarray(result.facial_transformation_matrixes[index], dtype=np.float64)
+        for index, points in enumerate(result.landmarks):
+            landmarks = points * (width, height, width)
+            matrix = np.asarray(result.matrices[index], dtype=np.float64)
             if upside_down:
                 landmarks[:, :2] = (width, height) - landmarks[:, :2]
                 matrix = np.diag([-1.0, -1.0, 1.0, 1.0]) @ matrix
-            blendshapes = {c.category_name: float(c.score) for c in result.face_blendshapes[index]}
+            blendshapes = result.blendshapes[index]
             confidence = _fit_confidence(landmarks, matrix, self._canonical, PinholeCamera(width, height))
             faces.append(Face(landmarks, matrix, blendshapes, confidence, size, self._canonical))
         if not faces:
