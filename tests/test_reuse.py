@@ -81,6 +81,17 @@ def test_a_mouth_opening_on_a_still_face_is_followed_on_that_frame(model_path, m
     assert gaps[8] - gaps[7] > 0.05 * eye_distance and gaps[10] > gaps[9] > gaps[8]
 
 
+def test_the_model_keeps_running_a_moment_after_the_mouth_moved(model_path, maker):
+    """Speech comes in bursts: once the lips moved, the next frames run the model even where the mouth
+    looks still under the noise, then reuse comes back."""
+    frames = [maker.frame(Pose(), seed=seed) for seed in range(8)]
+    frames += [maker.frame(Pose(jaw=0.6), seed=20 + i) for i in range(30)]
+    talking = 10
+    decisions, _ = follow(model_path, frames, talking_frames=talking)
+    assert decisions[8 : 9 + talking] == [Decision.INFER] * (talking + 1), decisions
+    assert decisions[-10:].count(Decision.REUSE) >= 8, decisions
+
+
 def test_talking_costs_no_model_calls_when_only_glasses_are_drawn(model_path, maker):
     """Glasses rest on the upper face: the same mouth opening leaves a glasses-only stream on the last
     landmarks, while a blink (the eyes are watched either way) still runs the model."""

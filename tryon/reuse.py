@@ -12,7 +12,8 @@ compares each frame with the key frame, the last one the model saw:
 - infer: anything else. Real motion, a nod or a turn (the flow stops fitting one similarity), a mouth
   or eye that moved on a still face (talking, blinking: makeup must never lag the lips), a failed
   flow, no face, more than one face, and the bounded interval since the model last ran. What is
-  drawn only on the upper face (glasses) does not watch the mouth and jaw (`ReusePolicy.watch_mouth`).
+  drawn only on the upper face (glasses) does not watch the mouth and jaw (`ReusePolicy.watch_mouth`);
+  what is drawn on the lips keeps the model running for a moment after the mouth moved (talking).
 
 The change test looks at the difference with the key frame averaged over square blocks of 1/16 of
 the eye distance (averaging shrinks the camera's noise), each block scored against the spread of
@@ -69,6 +70,10 @@ class ReusePolicy:
     max_reuse_frames, max_propagate_frames: the model runs again after this many frames without it.
     watch_mouth: whether the mouth and jaw count; off when what is drawn rests on the upper face only
         (glasses): a shopper talking on a still face then costs no model calls.
+    talking_frames, talking_gap: while the mouth is watched, once the model saw the lips' opening
+        change by more than talking_gap (of the eye distance) since its last call, it runs on the
+        next talking_frames frames too: speech comes in bursts, and its first and last small moves
+        of the lips are below what the change test tells from a webcam's noise.
     """
 
     block_sigmas: float = 6.0
@@ -79,6 +84,8 @@ class ReusePolicy:
     max_reuse_frames: int = 30
     max_propagate_frames: int = 6
     watch_mouth: bool = True
+    talking_frames: int = 10
+    talking_gap: float = 0.01
 
 
 UPPER_FACE_CATEGORIES = frozenset({"glasses"})  # products drawn on the upper face only
@@ -120,6 +127,7 @@ class ReusingTracker:
         self._since_key = 0
         self._found = False  # whether the model's last call found a face
         self._fast = False  # whether the face moved beyond propagating between the last two model calls
+        self._talking = 0  # frames left that run the model because the mouth moved lately
 
     @property
     def video(self) -> bool:
@@ -136,6 +144,10 @@ class ReusingTracker:
             followed = self._found
             self._found = detection.status is DetectionStatus.OK
             self._fast = self._key is not None and _moved_fast(self._key, detection, self._since_key + 1, self.policy)
+            if self._key is not None and self.policy.watch_mouth and _mouth_moved(self._key, detection, self.policy):
+                self._talking = self.policy.talking_frames
+            else:
+                self._talking = max(self._talking - 1, 0)
             self._key = _key_frame(gray, detection) if gray is not None and followed else None
             self._since_key = 0
         else:
@@ -158,7 +170,7 @@ class ReusingTracker:
         key, policy = self._key, self.policy
         if gray is None or key is None or gray.shape[::-1] != key.frame_size:
             return Decision.INFER, None
-        if self._since_key >= policy.max_reuse_frames:
+        if self._since_key >= policy.max_reuse_frames or (policy.watch_mouth and self._talking > 0):
             return Decision.INFER, None
         current = _crop(gray, key)
         if not _changed(current, key, policy.block_sigmas, policy):
@@ -282,6 +294,17 @@ def _changed(current: np.ndarray, key: _Key, block_sigmas: float, policy: ReuseP
         if float(np.mean(region**2)) > 1.0 + policy.mean_sigmas * math.sqrt(2.0 / region.size):
             return True
     return False
+
+
+def _mouth_moved(key: _Key, detection: Detection, policy: ReusePolicy) -> bool:
+    """Whether the lips' opening changed by more than `talking_gap` of the eye distance from the key's face."""
+    if len(detection.faces) != 1:
+        return False
+    before, after = key.detection.faces[0], detection.faces[0]
+    gap = [
+        float(np.linalg.norm(f.landmarks[13, :2] - f.landmarks[14, :2])) / f.inter_ocular_px for f in (before, after)
+    ]
+    return abs(gap[1] - gap[0]) > policy.talking_gap
 
 
 def _moved_fast(key: _Key, detection: Detection, frames: int, policy: ReusePolicy) -> bool:
