@@ -46,6 +46,7 @@ RIGID = (10, 151, 9, 108, 337, 69, 299, 67, 297, 109, 338, 104, 333, 70, 105, 10
          123, 352, 111, 340, 143, 372, 234, 454, 93, 323, 127, 356, 227, 447)
 # fmt: on
 MOUTH = LIPS_OUTER
+INNER_LIP_MIDPOINTS = (13, 14)  # upper, lower: their distance is the mouth's opening
 EYES = (RIGHT.eye_opening + (468, 469, 470, 471, 472), LEFT.eye_opening + (473, 474, 475, 476, 477))
 BLOCKS_PER_EYE_DISTANCE = 16
 MIN_NOISE = 0.3  # grey levels: the floor of a block's noise, for frames without any
@@ -301,10 +302,12 @@ def _mouth_moved(key: _Key, detection: Detection, policy: ReusePolicy) -> bool:
     if len(detection.faces) != 1:
         return False
     before, after = key.detection.faces[0], detection.faces[0]
-    gap = [
-        float(np.linalg.norm(f.landmarks[13, :2] - f.landmarks[14, :2])) / f.inter_ocular_px for f in (before, after)
+    upper, lower = INNER_LIP_MIDPOINTS
+    opening = [
+        float(np.linalg.norm(f.landmarks[upper, :2] - f.landmarks[lower, :2])) / f.inter_ocular_px
+        for f in (before, after)
     ]
-    return abs(gap[1] - gap[0]) > policy.talking_gap
+    return abs(opening[1] - opening[0]) > policy.talking_gap
 
 
 def _moved_fast(key: _Key, detection: Detection, frames: int, policy: ReusePolicy) -> bool:
