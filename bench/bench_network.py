@@ -149,7 +149,10 @@ def is_partial_reply(body: bytes, size: tuple[int, int]) -> bool:
 
 
 def unsent_bytes(sock: websocket.WebSocket) -> int:
-    """Bytes the client handed to its socket that have not gone out yet: the uplink is backed up."""
+    """Bytes the client handed to its socket that have not gone out yet: the uplink is backed up.
+    A connection the server closed raises, as a send on it would (an error of the session)."""
+    if sock.sock is None:
+        raise websocket.WebSocketConnectionClosedException("the server closed the connection")
     buffer = fcntl.ioctl(sock.sock.fileno(), SIOCOUTQNSD, b"\0" * 4)
     return struct.unpack("i", buffer)[0]
 
