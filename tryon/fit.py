@@ -294,8 +294,9 @@ class FitEstimator:
     (`background=True`, a live stream) each measurement runs on a worker thread of its own while
     the frames go on: a frame never waits for it, and the next frame is measured once it is done.
     Close a background estimator when the stream ends. A frame that cannot count (too far, turned,
-    blinking) makes the next tries wait, 1, 2, 4 ... up to MAX_RETRY_FRAMES frames: a shopper who
-    stays too far away is not measured again on every other frame for as long as they stay.
+    blinking) makes the next tries wait 0, 1, 2, 4 ... up to MAX_RETRY_FRAMES frames (a usable one
+    starts again from 0): a shopper who stays too far away is not measured again on every other
+    frame for as long as they stay.
     """
 
     def __init__(self, measurer: FaceMeasurer, enough: int = 30, *, background: bool = False) -> None:
