@@ -115,11 +115,16 @@ def open_dialog(driver, url: str | None, index: int = 0) -> None:
     wait_for(driver, "return document.querySelector('.tryon-overlay') !== null;")
 
 
-def open_widget(driver, url: str, index: int = 0) -> None:
-    """Open the dialog and enter the try-on's frame once it is up (focus moved into it)."""
-    open_dialog(driver, url, index)
+def enter_widget(driver) -> None:
+    """Enter the open dialog's try-on frame once it is up (focus moved into it)."""
     wait_for(driver, "return document.activeElement && document.activeElement.tagName === 'IFRAME';")
     driver.switch_to.frame(driver.find_element("css selector", ".tryon-overlay iframe"))
+
+
+def open_widget(driver, url: str, index: int = 0) -> None:
+    """Open the dialog and enter the try-on's frame."""
+    open_dialog(driver, url, index)
+    enter_widget(driver)
 
 
 def widget_says(driver, text: str) -> None:
@@ -176,8 +181,7 @@ def check_dead_end(driver, url: str | None, show, index: int = 0) -> None:
 
 def in_widget(text: str):
     def show(driver) -> None:
-        wait_for(driver, "return document.activeElement && document.activeElement.tagName === 'IFRAME';")
-        driver.switch_to.frame(driver.find_element("css selector", ".tryon-overlay iframe"))
+        enter_widget(driver)
         widget_says(driver, text)
 
     return show
@@ -447,7 +451,7 @@ def test_photo_mode_follows_the_products_and_returns_to_the_camera(live, server,
     cv2.imwrite(str(blank), np.full((480, 640, 3), 200, np.uint8))
 
     def photo_without_face(driver) -> None:
-        in_widget("")(driver)
+        enter_widget(driver)
         # The try-on's script has run (its file input listens) and the camera is streaming: a file
         # chosen before that would be missed.
         wait_for(driver, "const w = window.tryonWidget; return w && w.mode === 'camera' && w.stats.received > 0;")
