@@ -81,6 +81,10 @@ class Settings:
         own default, one per core). A server's parallelism is its sessions, one thread each; OpenCV
         splitting each session's small images over all cores on top costs CPU in waking and
         waiting workers (16% of a glasses frame's CPU on 2 cores) and gains no throughput.
+    engine_processes: processes that render a server process's live sessions (TRYON_ENGINE_PROCESSES,
+        default one per available core; 0 renders them in the server process itself): a Python process
+        renders about one core's worth of frames, its sessions taking turns on one interpreter lock
+        (tryon.web.engines).
     """
 
     data_dir: Path
@@ -99,6 +103,7 @@ class Settings:
     rate_limits: bool = True
     stream_reuse: bool = True
     cv_threads: int = 1
+    engine_processes: int = field(default_factory=available_cores)
 
     @property
     def database(self) -> str:
@@ -124,6 +129,7 @@ class Settings:
             rate_limits=os.environ.get("TRYON_RATE_LIMITS") != "0",
             stream_reuse=os.environ.get("TRYON_STREAM_REUSE") != "0",
             cv_threads=int(os.environ.get("TRYON_CV_THREADS") or 1),
+            engine_processes=int(os.environ.get("TRYON_ENGINE_PROCESSES") or available_cores()),
         )
 
 

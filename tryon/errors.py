@@ -54,3 +54,7 @@ class VersionConflictError(ConflictError):
 
 class InvalidSessionError(TryOnError):
     """A try-on session token that is missing, forged, for another merchant or expired."""
+
+
+class EngineError(TryOnError):
+    """The engine process rendering a live session stopped, or stopped answering (tryon.web.engines)."""

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from tryon.errors import (
     ConflictError,
+    EngineError,
     FaceModelError,
     InvalidEventError,
     InvalidImageError,
@@ -56,6 +57,7 @@ _KNOWN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (VersionConflictError, 409, "version_conflict"),
     (ConflictError, 409, "conflict"),
     (FaceModelError, 503, "not_ready"),
+    (EngineError, 503, "engine_unavailable"),
 )
 INTERNAL_ERROR = ErrorDescription(500, "internal_error", "internal server error")
 

@@ -16,6 +16,7 @@ from tryon.store.blobs import BlobStore, open_blob_store
 from tryon.store.catalog import RendererCache, StoreCatalog
 from tryon.store.database import Database
 from tryon.tracking import FaceTracker
+from tryon.web.engines import EnginePool
 from tryon.web.tokens import SessionTokens, local_secret
 
 DEMO_MERCHANT = "demo"
@@ -23,8 +24,8 @@ DEMO_MERCHANT = "demo"
 
 class Services:
     """Long-lived objects of one app: the catalogue database and blob store (prepared beforehand by
-    `tryon prepare`), the renderer cache, session tokens, and still-image trackers, created on first
-    use and reused."""
+    `tryon prepare`), the renderer cache, session tokens, the live sessions' engine processes, and
+    still-image trackers, created on first use and reused."""
 
     def __init__(self, settings: Settings, still_trackers: int = 2) -> None:
         """Open the catalogue as it is: preparing it (schema, demo store, stray blobs) is `tryon prepare`'s job."""
@@ -33,6 +34,8 @@ class Services:
         self.db = Database(settings.database)
         self.blobs: BlobStore = open_blob_store(settings.storage_url, settings.data_dir / "blobs", settings.s3_endpoint)
         self.renderers = RendererCache()
+        # Live sessions render in engine processes (started at the first session), or here with 0.
+        self.engines = EnginePool(settings, settings.engine_processes) if settings.engine_processes > 0 else None
         self._tokens: SessionTokens | None = None
         self._still_pool: queue.LifoQueue[FaceTracker | None] = queue.LifoQueue()
         self._still_capacity = still_trackers

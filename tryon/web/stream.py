@@ -47,6 +47,7 @@ from tryon.sizing import FittingGlasses
 from tryon.store.analytics import record_event
 from tryon.store.session_fits import record_fit
 from tryon.web.clients import client_address
+from tryon.web.engines import RemoteSession
 from tryon.web.errors import ApiError, ErrorDescription, describe
 from tryon.web.public import merchant_slug, public_catalog
 from tryon.web.services import Services, services
@@ -301,14 +302,19 @@ def _run(ws: StreamSocket, shared: Services) -> tuple[int, str | None]:
         session.close()
 
 
-def _open_session(shared: Services) -> StreamSession:
-    """The session the request asks for (`merchant`, `products`, `partial`), after the origin check;
-    with a genuine session token (`session`) its fitting glasses are kept for the store to ask for."""
+def _open_session(shared: Services) -> StreamSession | RemoteSession:
+    """The session the request asks for (`merchant`, `products`, `partial`), after the origin check, in
+    an engine process (or here, without them); with a genuine session token (`session`) its fitting
+    glasses are kept for the store to ask for."""
     skus, _ignored = _capped(request.args.get("products", "").split(","))
     partial = request.args.get("partial") == "1"
     catalog = public_catalog()
     session_id = _session_id(shared)
     on_fitting = _fit_recorder(shared, catalog.merchant_id, session_id) if session_id is not None else None
+    if shared.engines is not None:
+        return shared.engines.open(
+            merchant_slug(), skus, partial=partial, reuse=shared.settings.stream_reuse, on_fitting=on_fitting
+        )
     return StreamSession(
         catalog,
         resolve_model_path(shared.settings),
@@ -343,7 +349,7 @@ def _count_sessions(shared: Services, skus: list[str]) -> None:
         record_event(shared.db, "session", merchant_slug=merchant_slug(), sku=sku, session_id=session_id)
 
 
-def _serve(ws: StreamSocket, session: StreamSession, idle_s: float) -> tuple[int, str | None]:
+def _serve(ws: StreamSocket, session: StreamSession | RemoteSession, idle_s: float) -> tuple[int, str | None]:
     """Answer control messages and render frames until the client goes away (ConnectionClosed) or
     sends no frame for `idle_s` (the close code and reason returned)."""
     last_frame = time.monotonic()
@@ -375,7 +381,7 @@ def _serve(ws: StreamSocket, session: StreamSession, idle_s: float) -> tuple[int
         ws.send(json.dumps(result.status))
 
 
-def _control(ws: StreamSocket, session: StreamSession, text: str) -> None:
+def _control(ws: StreamSocket, session: StreamSession | RemoteSession, text: str) -> None:
     """A control message: switch products (answered with the products now tried), or start a card
     calibration (answered with {"type": "card", "state": "looking"}); an error for anything else."""
     try:
