@@ -21,12 +21,14 @@ COPY . /src
 RUN pip install '/src[postgres,s3]' \
     && rm -rf /src \
     && TRYON_DATA_DIR=/opt/tryon tryon fetch-model
-# One process per container, its live sessions capped for the one core each replica is given
-# (compose.yaml: cpus 1): the default, 4 per core, would count the host's cores. MALLOC_ARENA_MAX bounds
+# One process per container, its live sessions capped (and rendered by one engine process) for the
+# one core each replica is given (compose.yaml: cpus 1): the defaults, per core, would count the
+# host's cores. MALLOC_ARENA_MAX bounds
 # glibc's per-thread arenas (up to 8 per core otherwise, each holding memory it freed).
 ENV TRYON_MODEL_PATH=/opt/tryon/models/face_landmarker.task \
     TRYON_DATA_DIR=/var/lib/tryon \
     TRYON_MAX_STREAMS=4 \
+    TRYON_ENGINE_PROCESSES=1 \
     MALLOC_ARENA_MAX=2
 USER 10001
 WORKDIR /var/lib/tryon

@@ -8,10 +8,10 @@
 #   HOST, PORT            where nginx listens: default 127.0.0.1:8443 (HOST=0.0.0.0 for other machines;
 #                         ports under 1024 need root or CAP_NET_BIND_SERVICE)
 #   UPSTREAM_PORT         gunicorn's port on 127.0.0.1 (default 8000)
-#   INSTANCES             gunicorn processes (default one per core: a Python process runs about one core's
-#                         worth of frames, its threads taking turns on the interpreter lock), on
-#                         UPSTREAM_PORT, UPSTREAM_PORT+1, ..., each one worker with its own live-session cap
-#                         (TRYON_MAX_STREAMS, default 4 per core shared out among them) and per-address cap;
+#   INSTANCES             gunicorn processes (default one per core), on UPSTREAM_PORT, UPSTREAM_PORT+1, ...,
+#                         each one worker with its own live-session cap (TRYON_MAX_STREAMS, default 4 per
+#                         core shared out among them), per-address cap and engine processes rendering its
+#                         sessions (TRYON_ENGINE_PROCESSES, default the cores shared out among them);
 #                         nginx gives each new connection to the one with the fewest
 #   UPSTREAMS             app instances running elsewhere, host:port separated by spaces or commas (e.g. the
 #                         replicas of compose.yaml): only nginx runs, in front of them; no setup, no
@@ -70,6 +70,7 @@ data_dir=${TRYON_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/tryon}
 front=${TRYON_FRONT_DIR:-$data_dir/front}
 streams=${TRYON_MAX_STREAMS:-$(((4 * $(nproc) + instances - 1) / instances))}
 threads=${THREADS:-$((streams + 8))}
+engines=${TRYON_ENGINE_PROCESSES:-$((($(nproc) + instances - 1) / instances))}
 upstreams=()
 if [ -n "${UPSTREAMS:-}" ]; then
     read -ra upstreams <<<"${UPSTREAMS//,/ }"
@@ -117,7 +118,7 @@ trap stop EXIT INT TERM
 
 if [ -z "${UPSTREAMS:-}" ]; then
     for upstream in "${upstreams[@]}"; do
-        TRYON_BEHIND_PROXY=1 TRYON_MAX_STREAMS=$streams MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} \
+        TRYON_BEHIND_PROXY=1 TRYON_MAX_STREAMS=$streams TRYON_ENGINE_PROCESSES=$engines MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} \
             .venv/bin/gunicorn --worker-class gthread --workers 1 --threads "$threads" --bind "$upstream" \
             --graceful-timeout 5 --access-logfile - 'tryon.web:create_app()' &
         children+=($!)

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh), prepare the data (`tryon prepare`: database schema, demo store, stray
 # blobs) and start the service with gunicorn on http://127.0.0.1:8000/
-# (HOST, PORT to change; WORKERS: gunicorn's processes, default 1: a Python process runs about one
-# core's worth of frames, its threads taking turns on the interpreter lock, so more workers serve
-# more shoppers, but they take new connections by the kernel's chance and each holds its share of
-# the live sessions (TRYON_MAX_STREAMS, default 4 per core shared out), so one may turn a shopper
-# away while another has room: scripts/serve-production.sh runs a process per core behind nginx,
-# which balances them; THREADS per process: each live session holds a thread, so the default is the
+# (HOST, PORT to change; WORKERS: gunicorn's processes, default 1: its live sessions render in
+# engine processes, TRYON_ENGINE_PROCESSES, default one per core shared out among the workers, each
+# session in the least busy one, so one worker uses every core; more workers take new connections
+# by the kernel's chance and each holds its share of the live sessions (TRYON_MAX_STREAMS, default 4
+# per core shared out), so one may turn a shopper away while another has room; THREADS per
+# process: each live session holds a thread, so the default is the
 # process's live sessions plus 8 for page and API requests; TRYON_CERT + TRYON_KEY to serve HTTPS
 # directly, which browsers need for the camera on any host but localhost; behind a TLS proxy set
 # TRYON_BEHIND_PROXY=1). Facing the internet, use scripts/serve-production.sh: gunicorn alone gives
@@ -23,7 +23,8 @@ if [ -n "${TRYON_CERT:-}" ] && [ -n "${TRYON_KEY:-}" ]; then
 fi
 workers=${WORKERS:-1}
 streams=${TRYON_MAX_STREAMS:-$(((4 * $(nproc) + workers - 1) / workers))}
-export TRYON_MAX_STREAMS=$streams MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+engines=${TRYON_ENGINE_PROCESSES:-$((($(nproc) + workers - 1) / workers))}
+export TRYON_MAX_STREAMS=$streams TRYON_ENGINE_PROCESSES=$engines MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 echo "tryon: serving on $scheme://${HOST:-127.0.0.1}:${PORT:-8000}/ (Ctrl-C to stop)"
 exec .venv/bin/gunicorn --worker-class gthread --workers "$workers" --threads "${THREADS:-$((streams + 8))}" \
     "${tls[@]}" --bind "${HOST:-127.0.0.1}:${PORT:-8000}" --access-logfile - 'tryon.web:create_app()'
