@@ -5,7 +5,7 @@ Starts the production server (gunicorn, as scripts/serve.sh does) on a free loop
 two frames in flight and gets the changed rectangle back, as the widget asks (--full: whole frames):
 a webcam-like talking-head clip (tests/support/clips.py: rest, sways, a nod, talking, blinks, fresh
 noise in every frame; the default) or the photo in brisk synthetic motion (--clip motion, the
-model's worst case). Prints per-session fps, latency p50/p95
+model's worst case), after a few seconds' warm-up. Prints per-session fps, latency p50/p95
 (frame sent -> rendered frame back), errors, the server's resident memory, and the capacity model:
 the server's CPU time per displayed frame per session, and how many sessions one core serves at
 30 fps. --compare runs each load twice, with the model on every frame (TRYON_STREAM_REUSE=0) and
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import struct
 import sys
@@ -36,11 +37,12 @@ from bench.procs import cpu_by_process, rss_mb  # noqa: E402
 from tests.support.clips import ClipMaker, talking_head  # noqa: E402
 from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms
 from tests.support.server import local_server
-from tryon.config import PROJECT_ROOT
+from tryon.config import PROJECT_ROOT, available_cores
 from tryon.model_file import resolve_model_path
 from tryon.tracking import FaceTracker
 
 IN_FLIGHT = 2
+WARM_UP_S = 3.0  # before the loads: the engines started, every session's graphs past their first frames
 
 
 @dataclass
@@ -147,6 +149,17 @@ def run_load(url: str, pid: int | None, sessions: int, seconds: float, query: st
         )
 
 
+def warm_up(url: str, sessions: int, query: str, frames: list[bytes]) -> None:
+    """A few seconds of sessions, not counted: a server that has served before has its engine
+    processes started and its graphs' first frames behind it, as a live one does."""
+    results = [SessionResult() for _ in range(sessions)]
+    threads = [threading.Thread(target=run_session, args=(url, query, frames, WARM_UP_S, r)) for r in results]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4])
@@ -167,15 +180,18 @@ def main() -> None:
         for sessions in args.sessions:
             run_load(args.url, None, sessions, args.seconds, query, frames)
         return
+    engines = os.environ.get("TRYON_ENGINE_PROCESSES") or str(-(-available_cores() // args.workers))
     env = {
         "TRYON_MODEL_PATH": str(resolve_model_path()),
         "TRYON_MAX_STREAMS_PER_CLIENT": str(max(args.sessions) + 1),
         "TRYON_MAX_STREAMS": str(max(args.sessions) + 1),
+        "TRYON_ENGINE_PROCESSES": engines,  # as serve.sh shares them out: the cores among the workers
     }
     for reuse in ("0", "1") if args.compare else ("1",):
         print(f"\n== the model {'on every frame' if reuse == '0' else 'only where the face changed'}, {args.clip} clip")
         server = local_server({**env, "TRYON_STREAM_REUSE": reuse}, workers=args.workers)
         with server as (base, pid):  # every session is from 127.0.0.1
+            warm_up(base.replace("http", "ws", 1), max(args.sessions), query, frames)
             for sessions in args.sessions:
                 run_load(base.replace("http", "ws", 1), pid, sessions, args.seconds, query, frames)
 
