@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import pickle
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -74,7 +75,9 @@ class RemoteSession:
 
 class EnginePool:
     """`processes` engine processes for one server process's sessions, started at the first session
-    (a process that died is replaced then too) and stopped by `close`."""
+    (a process that died is replaced then too) and stopped by `close`. They are spawned, not forked
+    (the web process has threads), so a script that opens sessions needs Python's
+    `if __name__ == "__main__":` guard, as gunicorn's and `server.py` have."""
 
     def __init__(self, settings: Settings, processes: int) -> None:
         self._settings = settings
@@ -199,11 +202,13 @@ class _Engine:
 
 def _engine_main(conn: Connection, settings: Settings) -> None:
     """An engine process: a thread per session, each running its session's calls in order, until the
-    web process closes its end of the pipe."""
+    web process closes its end of the pipe (it ends with its web process, so Ctrl-C to the process
+    group is the web process's to handle)."""
     import cv2
 
     from tryon.web.services import Services
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(settings.cv_threads)
     shared = Services(settings)
     send_lock = threading.Lock()
