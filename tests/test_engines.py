@@ -1,19 +1,25 @@
 """Live sessions in engine processes (tryon.web.engines): placement, answers, errors, a dead engine."""
 
 import dataclasses
+import json
 import multiprocessing
 import os
 import signal
+import struct
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import websocket
 
+from bench.procs import process_tree
 from tests.conftest import load_face
+from tests.support.server import local_server
 from tryon.cli import prepare
 from tryon.config import Settings
 from tryon.errors import EngineError, UnknownMerchantError, UnknownProductError
+from tryon.model_file import resolve_model_path
 from tryon.web.engines import EnginePool
 from tryon.web.services import Services
 from tryon.web.session import StreamSession
@@ -100,3 +106,24 @@ def test_a_dead_engine_fails_its_sessions_and_the_next_session_gets_a_new_one(se
     finally:
         pool.close()
     assert not multiprocessing.active_children()
+
+
+def test_the_server_renders_its_sessions_in_its_engine_processes(frame: bytes):
+    env = {"TRYON_MODEL_PATH": str(resolve_model_path()), "TRYON_ENGINE_PROCESSES": "2"}
+    with local_server(env) as (base, pid):
+        before = set(process_tree(pid))
+        url = base.replace("http", "ws", 1) + "/api/v1/stream?products=round&partial=1"
+        sockets = [websocket.create_connection(url, timeout=60) for _ in range(2)]
+        for index, ws in enumerate(sockets):
+            assert json.loads(ws.recv())["type"] == "ready"
+            ws.send_binary(struct.pack(">I", index) + frame)
+            assert struct.unpack(">I", ws.recv()[:4])[0] == index
+            assert json.loads(ws.recv())["faces"] == 1
+        engines = [
+            process
+            for process in set(process_tree(pid)) - before
+            if b"spawn_main" in Path(f"/proc/{process}/cmdline").read_bytes()
+        ]
+        assert len(engines) == 2
+        for ws in sockets:
+            ws.close()
