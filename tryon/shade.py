@@ -39,6 +39,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import cv2
@@ -71,10 +72,13 @@ class ShadeSpec:
     colour: str  # "#rrggbb"
     coverage: float = DEFAULT_COVERAGE
 
-    @property
+    @cached_property
     def lab(self) -> np.ndarray:
-        """CIELAB (3,) of the shade under the reference light."""
-        return hex_to_lab(self.colour)
+        """CIELAB (3,) of the shade under the reference light (read-only: computed once, each match
+        compares the skin with every shade of the range)."""
+        lab = hex_to_lab(self.colour)
+        lab.flags.writeable = False
+        return lab
 
 
 @dataclass(frozen=True)
