@@ -20,6 +20,7 @@ from tryon.cli import prepare
 from tryon.config import Settings
 from tryon.errors import EngineError, UnknownMerchantError, UnknownProductError
 from tryon.model_file import resolve_model_path
+from tryon.web import engines
 from tryon.web.engines import EnginePool
 from tryon.web.services import Services
 from tryon.web.session import StreamSession
@@ -106,6 +107,25 @@ def test_a_dead_engine_fails_its_sessions_and_the_next_session_gets_a_new_one(se
     finally:
         pool.close()
     assert not multiprocessing.active_children()
+
+
+def test_a_stuck_engine_is_killed_and_replaced(settings: Settings, frame: bytes, monkeypatch: pytest.MonkeyPatch):
+    pool = EnginePool(settings, 1)
+    try:
+        session = pool.open("demo", ["round"], partial=True, reuse=True)
+        (engine,) = multiprocessing.active_children()
+        os.kill(engine.pid or 0, signal.SIGSTOP)
+        monkeypatch.setattr(engines, "CALL_TIMEOUT_S", 1.0)
+        with pytest.raises(EngineError):
+            session.process(frame, 1)
+        engine.join(10)
+        assert engine.exitcode == -signal.SIGKILL
+        session.close()
+        again = pool.open("demo", ["round"], partial=True, reuse=True)
+        assert again.process(frame, 2).status["faces"] == 1
+        again.close()
+    finally:
+        pool.close()
 
 
 def test_the_server_renders_its_sessions_in_its_engine_processes(frame: bytes):

@@ -8,8 +8,9 @@ in one of a few engine processes (`Settings.engine_processes`, spawned at the fi
 one with the fewest sessions when it opens. Frames cross a pipe as the JPEG bytes they arrived as:
 they stay in memory, here as everywhere.
 
-An engine process that dies fails its sessions' next call with EngineError (the shopper's stream
-closes with 1011 and the widget reconnects); the next session gets a new process in its place.
+An engine process that dies, or does not answer a call within its timeout (it is killed then), fails
+its sessions' calls with EngineError (the shopper's stream closes with 1011 and the widget
+reconnects); the next session gets a new process in its place.
 """
 
 from __future__ import annotations
@@ -142,8 +143,9 @@ class _Engine:
         self._send_lock = threading.Lock()
         threading.Thread(target=self._read, name="tryon-engine-reader", daemon=True).start()
 
-    def call(self, key: int, op: str, *args: Any, timeout_s: float = CALL_TIMEOUT_S) -> Any:
-        """Run `op` on session `key` in the engine and return its answer, or raise its error."""
+    def call(self, key: int, op: str, *args: Any, timeout_s: float | None = None) -> Any:
+        """Run `op` on session `key` in the engine and return its answer, or raise its error; wait at
+        most `timeout_s` (default CALL_TIMEOUT_S)."""
         future: Future[tuple[bool, Any]] = Future()
         with self._lock:
             if not self.alive:
@@ -153,10 +155,12 @@ class _Engine:
         try:
             with self._send_lock:
                 self._conn.send((request, key, op, args))
-            ok, value = future.result(timeout_s)
+            ok, value = future.result(CALL_TIMEOUT_S if timeout_s is None else timeout_s)
         except (OSError, ValueError, FutureTimeout) as exc:
             with self._lock:
                 self._pending.pop(request, None)
+            if isinstance(exc, FutureTimeout):
+                self._process.kill()  # stuck: its sessions end now and the next session gets a new one
             raise EngineError("the engine process rendering this session does not answer") from exc
         if not ok:
             raise value
