@@ -100,6 +100,8 @@ class EnginePool:
         with self._lock:
             for index, engine in enumerate(self._engines):
                 if engine is None or not engine.alive:
+                    if engine is not None:
+                        engine.stop()  # reaps the dead process
                     self._engines[index] = _Engine(self._settings)
             chosen = min((engine for engine in self._engines if engine is not None), key=lambda e: e.sessions)
             key = next(self._keys)
