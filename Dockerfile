@@ -23,8 +23,8 @@ RUN pip install '/src[postgres,s3]' \
     && TRYON_DATA_DIR=/opt/tryon tryon fetch-model
 # One process per container, its live sessions capped (and rendered by one engine process) for the
 # one core each replica is given (compose.yaml: cpus 1): the defaults, per core, would count the
-# host's cores. MALLOC_ARENA_MAX bounds
-# glibc's per-thread arenas (up to 8 per core otherwise, each holding memory it freed).
+# host's cores. MALLOC_ARENA_MAX bounds glibc's per-thread arenas (up to 8 per core otherwise, each
+# holding memory it freed).
 ENV TRYON_MODEL_PATH=/opt/tryon/models/face_landmarker.task \
     TRYON_DATA_DIR=/var/lib/tryon \
     TRYON_MAX_STREAMS=4 \

@@ -34,7 +34,7 @@ from bench.bench_network import CAMERA_FPS, ClientConfig, WidgetClient, camera_c
 from bench.bench_stream import clip_frames
 from bench.procs import cpu_seconds
 from tests.support.server import local_server, production_front
-from tryon.config import PROJECT_ROOT, available_cores
+from tryon.config import PROJECT_ROOT, engines_per_process
 from tryon.model_file import resolve_model_path
 
 
@@ -65,8 +65,7 @@ def start_stack(stack: ExitStack, env: dict[str, str], count: int, tmp: Path) ->
     """`count` warmed-up instances and a front before them; (the front's port, the instances' pids).
     The instances share the cores' engine processes out as scripts/serve-production.sh does."""
     threads = int(env["TRYON_MAX_STREAMS"]) + 8
-    engines = os.environ.get("TRYON_ENGINE_PROCESSES") or str(-(-available_cores() // count))
-    env = {**env, "TRYON_ENGINE_PROCESSES": engines}
+    env = {**env, "TRYON_ENGINE_PROCESSES": str(engines_per_process(count))}
     instances = [stack.enter_context(local_server(env, threads=threads)) for _ in range(count)]
     upstreams = [base.removeprefix("http://") for base, _pid in instances]
     base, _log = stack.enter_context(production_front(tmp / f"front-{count}", env, upstreams=upstreams))

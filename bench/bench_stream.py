@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import struct
 import sys
@@ -37,7 +36,7 @@ from bench.procs import cpu_by_process, rss_mb  # noqa: E402
 from tests.support.clips import ClipMaker, talking_head  # noqa: E402
 from tests.support.motion import apply_transform, fit_to_canvas, motion_transforms
 from tests.support.server import local_server
-from tryon.config import PROJECT_ROOT, available_cores
+from tryon.config import PROJECT_ROOT, engines_per_process
 from tryon.model_file import resolve_model_path
 from tryon.tracking import FaceTracker
 
@@ -180,12 +179,11 @@ def main() -> None:
         for sessions in args.sessions:
             run_load(args.url, None, sessions, args.seconds, query, frames)
         return
-    engines = os.environ.get("TRYON_ENGINE_PROCESSES") or str(-(-available_cores() // args.workers))
     env = {
         "TRYON_MODEL_PATH": str(resolve_model_path()),
         "TRYON_MAX_STREAMS_PER_CLIENT": str(max(args.sessions) + 1),
         "TRYON_MAX_STREAMS": str(max(args.sessions) + 1),
-        "TRYON_ENGINE_PROCESSES": engines,  # as serve.sh shares them out: the cores among the workers
+        "TRYON_ENGINE_PROCESSES": str(engines_per_process(args.workers)),  # as serve.sh shares them out
     }
     for reuse in ("0", "1") if args.compare else ("1",):
         print(f"\n== the model {'on every frame' if reuse == '0' else 'only where the face changed'}, {args.clip} clip")

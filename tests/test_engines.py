@@ -45,9 +45,7 @@ def test_sessions_go_to_the_least_loaded_engine_and_render_as_they_would_here(se
         second = pool.open("demo", ["round"], partial=False, reuse=True)
         assert pool.sessions() == [1, 1]
         remote = first.process(frame, 7)
-        local_session = StreamSession(
-            Services(settings).catalog("demo"), settings.model_path or Path(), ["round"], reuse=True
-        )
+        local_session = StreamSession(Services(settings).catalog("demo"), resolve_model_path(settings), ["round"])
         try:
             local = local_session.process(frame, 7)
         finally:

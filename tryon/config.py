@@ -41,6 +41,12 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def engines_per_process(processes: int) -> int:
+    """TRYON_ENGINE_PROCESSES as set, else the available cores shared out among `processes` server
+    processes (rounded up), as scripts/serve.sh and serve-production.sh share them."""
+    return int(os.environ.get("TRYON_ENGINE_PROCESSES") or -(-available_cores() // processes))
+
+
 def default_max_streams() -> int:
     """Live sessions one server process serves at once unless TRYON_MAX_STREAMS says otherwise:
     STREAMS_PER_CORE (4) per available core. A session's frame costs one landmark pass (~9-10 ms on the
@@ -129,7 +135,7 @@ class Settings:
             rate_limits=os.environ.get("TRYON_RATE_LIMITS") != "0",
             stream_reuse=os.environ.get("TRYON_STREAM_REUSE") != "0",
             cv_threads=int(os.environ.get("TRYON_CV_THREADS") or 1),
-            engine_processes=int(os.environ.get("TRYON_ENGINE_PROCESSES") or available_cores()),
+            engine_processes=engines_per_process(1),
         )
 
 

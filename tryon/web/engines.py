@@ -28,10 +28,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
+import cv2
+
 from tryon.config import Settings
 from tryon.errors import EngineError, TryOnError
+from tryon.model_file import resolve_model_path
 from tryon.sizing import FittingGlasses
-from tryon.web.session import FrameResult
+from tryon.web.session import FrameResult, StreamSession
 
 if TYPE_CHECKING:
     from tryon.web.services import Services
@@ -210,9 +213,7 @@ def _engine_main(conn: Connection, settings: Settings) -> None:
     """An engine process: a thread per session, each running its session's calls in order, until the
     web process closes its end of the pipe (it ends with its web process, so Ctrl-C to the process
     group is the web process's to handle)."""
-    import cv2
-
-    from tryon.web.services import Services
+    from tryon.web.services import Services  # it imports this module
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(settings.cv_threads)
@@ -248,9 +249,6 @@ def _serve_session(
     calls: queue.SimpleQueue[tuple[int, str, tuple] | None], shared: Services, answer: Callable[[int, bool, Any], None]
 ) -> None:
     """Run one session's calls: "open" (merchant, skus, partial, reuse), then SESSION_CALLS, then "close"."""
-    from tryon.model_file import resolve_model_path
-    from tryon.web.session import StreamSession
-
     session: StreamSession | None = None
     fittings: list[FittingGlasses] = []
     try:
