@@ -106,13 +106,18 @@ class Light:
 REFERENCE_LIGHT = Light()
 
 
-def estimate_light(frame: np.ndarray, face: Face) -> Light:
-    """The scene's light on `face` in `frame` (uint8 BGR), from its cheeks and eye whites."""
-    skin = _mean_linear(frame, face, _cheek_polygons(face), trim=(20, 85))
+def estimate_light(frame: np.ndarray, face: Face, skin_reflectance: np.ndarray | None = None) -> Light:
+    """The scene's light on `face` in `frame` (uint8 BGR), from its cheeks and eye whites.
+
+    skin_reflectance: the shopper's own skin under the reference light (linear BGR (3,)), once a
+    white sheet has measured it (tryon.sheet): then the cheeks alone give the light, exactly.
+    """
+    skin = cheek_linear(frame, face)
     if skin is None:
         return REFERENCE_LIGHT
-    log_gains = np.log(np.maximum(skin, 1e-4) / REFERENCE_SKIN)
-    sclera = _sclera_linear(frame, face)
+    reference = REFERENCE_SKIN if skin_reflectance is None else skin_reflectance
+    log_gains = np.log(np.maximum(skin, 1e-4) / np.maximum(reference, 1e-4))
+    sclera = _sclera_linear(frame, face) if skin_reflectance is None else None
     if sclera is not None:
         low, high = SCLERA_TRUST_RATIO
         ratio = float(luminance(sclera) / max(float(luminance(skin)), 1e-6))
@@ -135,6 +140,12 @@ class LightSmoother:
             return light
         smoothed = np.exp(self._filter(np.log(np.append(light.gains, light.skin)), time_s))
         return Light(smoothed[:3].astype(np.float32), float(smoothed[3]))
+
+
+def cheek_linear(frame: np.ndarray, face: Face) -> np.ndarray | None:
+    """Mean linear BGR (3,) of the cheeks under the eyes, shadows and highlights trimmed (the 20th to
+    85th luminance percentiles), or None where they are out of the frame."""
+    return _mean_linear(frame, face, _cheek_polygons(face), trim=(20, 85))
 
 
 def _cheek_polygons(face: Face) -> list[np.ndarray]:

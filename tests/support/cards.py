@@ -2,10 +2,9 @@
 face's forehead at a known scale, as a shopper would hold it, with the look of a real photo of one.
 
 The card is printed like a bank card (a colour gradient, a chip, stripes of "text"), lit by the
-face's own brightness there, drawn through a perspective warp (roll in the image plane, optional
-tilt away from the camera) with its edges' pixels mixing card and background by how much of each
-they cover, as a sensor's do; then the whole frame gets the camera's blur, sensor noise and JPEG
-compression.
+face's own brightness there, or plain white (for the light's calibration, tryon.white_card) and lit
+by the reference light, drawn through a perspective warp (roll in the image plane, optional
+tilt away from the camera) as a camera records it (tests/support/compose.py).
 """
 
 from __future__ import annotations
@@ -15,7 +14,9 @@ import math
 import cv2
 import numpy as np
 
+from tests.support.compose import photographed, warped_layer
 from tryon.card import CARD_CORNER_MM, CARD_DEPTH_MM, CARD_HEIGHT_MM, CARD_WIDTH_MM
+from tryon.lighting import to_srgb
 
 PX_PER_MM = 8  # the card's own artwork
 
@@ -38,6 +39,21 @@ def card_artwork(seed: int = 0) -> np.ndarray:
             (235, 235, 235),
             -1,
         )
+    return np.dstack([art, _rounded_outline(width, height)])
+
+
+def white_card_artwork(reflectance: float) -> np.ndarray:
+    """A plain white card (a hotel key card, the blank back of a business card) as the reference light
+    records it: its linear value is its `reflectance` (tryon.lighting), a small grey logo in a corner."""
+    width, height = round(CARD_WIDTH_MM * PX_PER_MM), round(CARD_HEIGHT_MM * PX_PER_MM)
+    white, grey = (float(level) for level in to_srgb(np.array([reflectance, 0.35 * reflectance])))
+    art = np.full((height, width, 3), white, np.float32)
+    cv2.circle(art, (int(66 * PX_PER_MM), int(8 * PX_PER_MM)), 5 * PX_PER_MM, (grey, grey, grey), -1, cv2.LINE_AA)
+    return np.dstack([np.rint(art).astype(np.uint8), _rounded_outline(width, height)])
+
+
+def _rounded_outline(width: int, height: int) -> np.ndarray:
+    """The card's coverage (height, width) uint8: 255 inside its rounded corners."""
     alpha = np.zeros((height, width), np.uint8)
     radius = round(CARD_CORNER_MM * PX_PER_MM)
     cv2.rectangle(alpha, (radius, 0), (width - 1 - radius, height - 1), 255, -1)
@@ -49,7 +65,7 @@ def card_artwork(seed: int = 0) -> np.ndarray:
         (width - 1 - radius, height - 1 - radius),
     ):
         cv2.circle(alpha, (cx, cy), radius, 255, -1, cv2.LINE_AA)
-    return np.dstack([art, alpha])
+    return alpha
 
 
 def with_card(
@@ -61,15 +77,18 @@ def with_card(
     roll_degrees: float = 0.0,
     tilt_degrees: float = 0.0,
     above_eye_distances: float = 1.25,
+    white: float | None = None,
     seed: int = 0,
 ) -> np.ndarray:
     """`photo` with a card on the forehead, centred `above_eye_distances` eye distances above the
     eyes' midpoint (along the face), at the scale a card CARD_DEPTH_MM in front of the irises has
     when the irises are `px_per_mm_at_irises` (the camera's `focal_px` gives their distance);
-    rolled in the image plane, and tilted about its long axis away from the camera."""
+    rolled in the image plane, and tilted about its long axis away from the camera. A printed card is
+    as bright as the face around it; a plain `white` one (its reflectance) is lit by the reference light,
+    the studio light of the London photos (tryon.lighting)."""
     distance_mm = focal_px / px_per_mm_at_irises
     scale = px_per_mm_at_irises * distance_mm / (distance_mm - CARD_DEPTH_MM) / PX_PER_MM
-    art = card_artwork(seed)
+    art = card_artwork(seed) if white is None else white_card_artwork(white)
     height, width = art.shape[:2]
     tilt = math.radians(tilt_degrees)
     # The card's corners around its centre (artwork pixels), as a pinhole camera sees it tilted about
@@ -88,24 +107,9 @@ def with_card(
     roll = math.radians(roll_degrees) + math.atan2(along[1], along[0])
     rotation = np.array([[math.cos(roll), -math.sin(roll)], [math.sin(roll), math.cos(roll)]])
     target = centre + (corners * scale) @ rotation.T
-    # As a sensor's pixels do, each pixel sums the light over its area: the artwork is first averaged
-    # down to about the frame's scale, its colour weighted by its coverage (so that an edge pixel is
-    # the mix of card and background, not darkened), then warped; the card's outline lands on `target`.
-    alpha = art[..., 3:].astype(np.float32) / 255.0
-    weighted = np.dstack([art[..., :3] * alpha, alpha]).astype(np.float32)
-    small = cv2.resize(weighted, None, fx=min(scale, 1.0), fy=min(scale, 1.0), interpolation=cv2.INTER_AREA)
-    h, w = small.shape[:2]
-    source = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]], np.float32)
-    warp = cv2.getPerspectiveTransform(source, target.astype(np.float32))
     size = (photo.shape[1], photo.shape[0])
-    layer = cv2.warpPerspective(small, warp, size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0, 0))
+    layer = warped_layer(art, scale, target, size)
     coverage = layer[..., 3:]
     light = cv2.GaussianBlur(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY).astype(np.float32), (0, 0), eye_distance / 2)
-    shade = np.clip(light / max(float(np.percentile(light, 90)), 1.0), 0.55, 1.0)[..., None]
-    composite = photo.astype(np.float32) * (1 - coverage) + layer[..., :3] * shade
-    rng = np.random.default_rng(seed)
-    composite = cv2.GaussianBlur(composite, (0, 0), 0.6) + rng.normal(0, 2.5, composite.shape)
-    jpeg = cv2.imencode(".jpg", np.clip(composite, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 80])[1]
-    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
-    assert decoded is not None
-    return decoded
+    shade = np.clip(light / max(float(np.percentile(light, 90)), 1.0), 0.55, 1.0)[..., None] if white is None else 1.0
+    return photographed(photo.astype(np.float32) * (1 - coverage) + layer[..., :3] * shade, seed)
