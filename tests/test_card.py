@@ -79,7 +79,7 @@ def test_a_card_held_out_in_front_is_refused(still_tracker):
 def test_a_live_session_measures_the_pd_with_a_card(still_tracker, catalog, model_path, monkeypatch):
     """Asked to, a stream looks for the card frame after frame; once five readings agree its PD is
     the card's (method "card", accuracy under a millimetre); without a card it says so, then gives up."""
-    import tryon.web.session as session_module
+    import tryon.calibration
     from tryon.web.session import StreamSession
 
     image, pd_mm = composite(still_tracker, "009_neutral.jpg", 1.0)
@@ -94,7 +94,7 @@ def test_a_live_session_measures_the_pd_with_a_card(still_tracker, catalog, mode
             ).status
         assert status["card"]["state"] == "measured", status["card"]
         assert status["fit"]["method"] == "card" and abs(status["fit"]["pd_mm"] - pd_mm) < 1.0
-        monkeypatch.setattr(session_module, "CARD_FRAMES", 6)
+        monkeypatch.setattr(tryon.calibration, "CALIBRATION_FRAMES", 6)
         bare = cv2.imencode(".jpg", load_face("009_neutral.jpg"))[1].tobytes()
         session.measure_with_card()
         first = session.process(bare, 100).status["card"]

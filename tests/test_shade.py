@@ -186,7 +186,7 @@ def test_a_live_session_reports_the_shoppers_shade(catalog, shades, model_path):
     finally:
         session.close()
     shade = status["shade"]
-    assert set(shade) == {"sku", "name", "undertone", "lighter", "darker"}
+    assert set(shade) == {"sku", "name", "undertone", "lighter", "darker", "method"}
     with FaceTracker(model_path) as tracker:
         still = find_shade(photo, tracker.detect(photo).primary, shades)
     assert still is not None

@@ -4,6 +4,7 @@ rolled, photographed with blur, noise and JPEG, then relit as issue 9's lighting
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -96,3 +97,34 @@ def test_no_card_no_light(still_tracker):
     photo = load_face("124_neutral.jpg")
     reading = read_white_card(photo, still_tracker.detect(photo).primary)
     assert not reading.found and reading.code == "not_found" and "white card" in reading.reason
+
+
+def test_a_live_session_calibrates_its_light_with_a_white_card(still_tracker, catalog, model_path):
+    """Asked to, a stream looks for the white card; once five readings agree, the shopper's skin is
+    the light's reference: the shade is reported as found with the card, and is the one the card's
+    light gives on that frame; the products are lit by it (a face in half the light still gets the
+    same shade, now from the cheeks against the measured skin)."""
+    from tryon.web.session import StreamSession
+
+    image = composite(still_tracker, "061_neutral.jpg", white=WHITE_CARD)
+    face = still_tracker.detect(image).primary
+    expected = find_shade(image, face, catalog_shades(catalog), read_white_card(image, face).light)
+    rng = np.random.default_rng(2)
+    session = StreamSession(catalog, model_path, ["foundation-deep"], partial=True)
+    try:
+        session.calibrate_with_white_card()
+        for frame_id in range(40):
+            noisy = np.clip(image + rng.normal(0, 1.5, image.shape), 0, 255).astype(np.uint8)
+            status = session.process(
+                cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(), frame_id
+            ).status
+        assert status["white_card"] == {"state": "measured"}, status["white_card"]
+        assert status["shade"]["method"] == "white_card" and status["shade"]["sku"] == expected.match.sku, status[
+            "shade"
+        ]
+        dim = relight(load_face("061_neutral.jpg"), LIGHTS["dim"])
+        for frame_id in range(40, 80):
+            status = session.process(cv2.imencode(".jpg", dim)[1].tobytes(), frame_id).status
+        assert status["shade"]["sku"] == expected.match.sku and status["white_card"]["state"] == "measured"
+    finally:
+        session.close()

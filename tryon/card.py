@@ -395,11 +395,15 @@ CARD_ACCURACY_MM = 0.7  # what the composites show (tests/test_card.py): the PD'
 
 @dataclass
 class CardMeasurement:
-    """A card calibration in progress over a stream's frames: readings until CARD_READINGS of them
-    agree; `pd_mm` is then their median. `last` is the latest reading (what to tell the shopper)."""
+    """A card calibration in progress over a stream's frames (a tryon.calibration.Measurement):
+    readings until CARD_READINGS of them agree; `pd_mm` is then their median. `last` is the latest
+    reading (what to tell the shopper)."""
 
     pds: list[float]
     last: CardReading = NOT_FOUND
+
+    def read(self, frame: np.ndarray, face: Face, iris_pd_mm: float | None) -> None:
+        self.add(read_card(frame, face, iris_pd_mm))
 
     def add(self, reading: CardReading) -> None:
         self.last = reading
@@ -412,3 +416,16 @@ class CardMeasurement:
         if len(self.pds) < CARD_READINGS or float(np.std(self.pds)) > CARD_MAX_SPREAD_MM:
             return None
         return float(np.median(self.pds))
+
+    @property
+    def code(self) -> str:
+        return self.last.code
+
+    @property
+    def found(self) -> int:
+        return len(self.pds)
+
+    @property
+    def result(self) -> dict[str, float] | None:
+        pd_mm = self.pd_mm
+        return None if pd_mm is None else {"pd_mm": round(pd_mm, 1), "accuracy_mm": CARD_ACCURACY_MM}

@@ -128,6 +128,7 @@ class StreamEngine(TryOnEngine):
         self._smoother = smoother
         self._light = LightSmoother()
         self._estimator = FitEstimator(measurer, background=background) if measurer is not None else None
+        self.skin_reflectance: np.ndarray | None = None  # the shopper's, once measured (`calibrate_light`)
         self._scene: FaceAnchor | None = None  # the last inferred frame's, with its light and camera look
         self._look_at = 0.0  # when (s) the camera look was measured
         self._held: tuple[Detection, float | None, FaceAnchor] | None = None  # the last frame's, see `track`
@@ -139,6 +140,14 @@ class StreamEngine(TryOnEngine):
     ) -> StreamEngine:
         """The engine a stream uses: pose smoothing on (a live one measures in the background)."""
         return cls(tracker, measurer, smoother=AnchorSmoother(), background=background)
+
+    def calibrate_light(self, skin_reflectance: np.ndarray) -> None:
+        """From now on the light is read on the cheeks against this skin (linear BGR (3,) under the
+        reference light, as a white card measured it: tryon.white_card), not the typical one; the
+        light's smoothing starts again there (a step to the light now known, not a slow drift)."""
+        self.skin_reflectance = skin_reflectance
+        self._light.reset()
+        self._scene = None
 
     def track(self, frame: np.ndarray, timestamp_ms: int | None = None) -> Tracked:
         """timestamp_ms: when the frame was captured (any monotonic clock); defaults to now."""
@@ -160,12 +169,13 @@ class StreamEngine(TryOnEngine):
             return Tracked(detection, ((face, held[2]),), fit)
         seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
         if self._scene is None or (detection.inferred and seconds - self._look_at >= LOOK_EVERY_S):
-            raw = scene_anchor(frame, face)
+            raw = scene_anchor(frame, face, self.skin_reflectance)
             self._scene, self._look_at = raw, seconds
         elif detection.inferred:
             # The camera's noise and blur change slowly (exposure, focus): they are measured again once
             # a LOOK_EVERY_S, the light on every frame the model saw.
-            raw = replace(anchor_from_face(face), light=estimate_light(frame, face), look=self._scene.look)
+            light = estimate_light(frame, face, self.skin_reflectance)
+            raw = replace(anchor_from_face(face), light=light, look=self._scene.look)
             self._scene = raw
         else:
             # A face carried over from the last inferred frame (tryon.reuse: unchanged, or moved a little):
@@ -224,11 +234,11 @@ class StreamEngine(TryOnEngine):
             self._estimator.reset()
 
 
-def scene_anchor(frame: np.ndarray, face: Face) -> FaceAnchor:
-    """The face's anchor with the scene's light and the camera's look measured on it."""
-    return replace(
-        anchor_from_face(face), light=estimate_light(frame, face), look=estimate_camera(frame, _face_box(face))
-    )
+def scene_anchor(frame: np.ndarray, face: Face, skin_reflectance: np.ndarray | None = None) -> FaceAnchor:
+    """The face's anchor with the scene's light and the camera's look measured on it (the light
+    against the shopper's own measured skin where it is known: `estimate_light`)."""
+    light = estimate_light(frame, face, skin_reflectance)
+    return replace(anchor_from_face(face), light=light, look=estimate_camera(frame, _face_box(face)))
 
 
 def _face_box(face: Face) -> tuple[int, int, int, int]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from tryon.card import read_card
 from tryon.lighting import Light, cheek_linear, luminance, to_linear
+from tryon.shade import linear_to_lab, skin_reflectance
 from tryon.tracking import Face
 
 WHITE_CARD = 0.88  # luminance factor (CIE Y) of white card stock or plastic
@@ -88,3 +89,47 @@ def read_white_card(frame_bgr: np.ndarray, face: Face) -> WhiteCardReading:
     if float(luminance(colour)) < MIN_BRIGHTER * float(luminance(cheeks)):
         return WhiteCardReading(False, "use a white card, in the same light as your face", "dark", None, card.corners)
     return WhiteCardReading(True, "", "", Light((colour / WHITE_CARD).astype(np.float32)), card.corners)
+
+
+WHITE_CARD_READINGS = 5
+MAX_SPREAD_L = 1.0  # L*: the readings' skin lightness may vary this much (SD), the card held still
+
+
+@dataclass
+class WhiteCardMeasurement:
+    """A light calibration in progress over a stream's frames (a tryon.calibration.Measurement): the
+    shopper's skin under the reference light, read with each found card's light, until
+    WHITE_CARD_READINGS readings agree; `skin` is then their median (linear BGR (3,)). Only those few
+    colours are kept, and they go with the session."""
+
+    skins: list[np.ndarray]
+    last: WhiteCardReading = NOT_FOUND
+
+    def read(self, frame: np.ndarray, face: Face, iris_pd_mm: float | None = None) -> None:
+        reading = read_white_card(frame, face)
+        skin = skin_reflectance(frame, face, reading.light) if reading.light is not None else None
+        self.last = reading if skin is not None or not reading.found else NOT_FOUND
+        if skin is not None:
+            self.skins = (self.skins + [skin])[-WHITE_CARD_READINGS:]
+
+    @property
+    def skin(self) -> np.ndarray | None:
+        """The shopper's skin under the reference light once enough readings agree, else None."""
+        if len(self.skins) < WHITE_CARD_READINGS:
+            return None
+        skins = np.array(self.skins)
+        if float(np.std(linear_to_lab(skins)[:, 0])) > MAX_SPREAD_L:
+            return None
+        return np.median(skins, axis=0).astype(np.float32)
+
+    @property
+    def code(self) -> str:
+        return self.last.code
+
+    @property
+    def found(self) -> int:
+        return len(self.skins)
+
+    @property
+    def result(self) -> dict[str, float] | None:
+        return None if self.skin is None else {}

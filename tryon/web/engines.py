@@ -42,15 +42,15 @@ if TYPE_CHECKING:
 OPEN_TIMEOUT_S = 120.0  # a cold engine imports MediaPipe and opens the session's graphs first
 CALL_TIMEOUT_S = 30.0  # a frame takes milliseconds; this long means the engine is stuck
 STOP_WAIT_S = 2.0
-SESSION_CALLS = frozenset({"process", "set_products", "measure_with_card"})
+SESSION_CALLS = frozenset({"process", "set_products", "measure_with_card", "calibrate_with_white_card"})
 
 log = logging.getLogger(__name__)
 
 
 class RemoteSession:
     """A StreamSession living in an engine process, used as one: `skus`, `process`, `set_products`,
-    `measure_with_card`, `close`. The fitting glasses it reports are passed to `on_fitting` here,
-    in the web process, which holds the database."""
+    `measure_with_card`, `calibrate_with_white_card`, `close`. The fitting glasses it reports are
+    passed to `on_fitting` here, in the web process, which holds the database."""
 
     def __init__(
         self, engine: _Engine, key: int, skus: list[str], on_fitting: Callable[[FittingGlasses], None] | None
@@ -72,6 +72,9 @@ class RemoteSession:
 
     def measure_with_card(self) -> None:
         self._engine.call(self._key, "measure_with_card")
+
+    def calibrate_with_white_card(self) -> None:
+        self._engine.call(self._key, "calibrate_with_white_card")
 
     def close(self) -> None:
         self._engine.release(self._key)

@@ -19,7 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tryon.card import CARD_ACCURACY_MM, CardMeasurement, read_card
+from tryon.calibration import Calibration
+from tryon.card import CardMeasurement
 from tryon.errors import InvalidImageError
 from tryon.fit import FaceMeasurer
 from tryon.imaging import decode_image, encode_image
@@ -30,9 +31,9 @@ from tryon.reuse import ReusingTracker, policy_for
 from tryon.shade import ShadeMatch, ShadeSpec, catalog_shades, closest_shade, linear_to_lab, skin_reflectance
 from tryon.sizing import FittingGlasses, glasses_tried, size_report
 from tryon.tracking import Face, FaceCounter, FaceTracker
+from tryon.white_card import WhiteCardMeasurement
 
 MAX_FRAME_PIXELS = 1920 * 1080
-CARD_FRAMES = 300  # a card calibration looks this many frames (10 s at 30 fps) before it gives up
 FACES_EVERY = 15  # frames between looks for other people in view (half a second at 30 fps)
 RECT_MARGIN_PX = 4  # unchanged pixels around the changed ones: the seam falls where both pictures agree
 
@@ -74,8 +75,8 @@ class StreamSession:
         self._on_fitting = on_fitting
         self._fitting: FittingGlasses | None = None
         self._shade = ShadeFinder(catalog)
-        self._card: CardMeasurement | None = None
-        self._card_frames = 0
+        self._card: Calibration | None = None
+        self._white_card: Calibration | None = None
         # One face followed by the landmark model (its detector then runs only when the face is lost:
         # following a second costs a detection on every call, about 20% more); the shopper is told
         # when someone else is in view by the face detector alone, every FACES_EVERY frames.
@@ -90,7 +91,13 @@ class StreamSession:
 
     def measure_with_card(self) -> None:
         """Start a card calibration: the next frames look for a card on the forehead (tryon.card)."""
-        self._card, self._card_frames = CardMeasurement([]), 0
+        self._card = Calibration(CardMeasurement([]))
+
+    def calibrate_with_white_card(self) -> None:
+        """Start a light calibration: the next frames look for a white card on the forehead
+        (tryon.white_card). Once measured, the shopper's own skin is the light's reference for the
+        rest of the session (products are lit by it, the shade is matched to it)."""
+        self._white_card = Calibration(WhiteCardMeasurement([]))
 
     def set_products(self, skus: list[str]) -> None:
         """Switch what is being tried on; ProductError (nothing changed) for an unknown id."""
@@ -127,8 +134,9 @@ class StreamSession:
                 "eyes": eyes,
                 "products": self.skus,
                 "fit": self._report(frame, tracked),
-                "shade": self._shade.update(frame, tracked),
-                "card": self._card_state(),
+                "shade": self._shade_report(frame, tracked),
+                "card": self._card.state if self._card is not None else None,
+                "white_card": self._white_card.state if self._white_card is not None else None,
                 "ms": {
                     "decode": _ms(started, decoded),
                     "render": _ms(decoded, rendered),
@@ -151,9 +159,12 @@ class StreamSession:
         """The size guide's report for this frame (the PD a card gave, once it did); a changed list of
         fitting glasses is passed on."""
         report = size_report(tracked.fit, self._glasses, self._widths)
-        card_pd = self._card_pd(frame, tracked)
-        if report is not None and card_pd is not None:
-            report.update(pd_mm=round(card_pd, 1), accuracy_mm=CARD_ACCURACY_MM, method="card")
+        card = self._card
+        if card is not None:
+            card.update(frame, _followed(tracked), tracked.fit.pd_mm if tracked.fit is not None else None)
+        measured = card.measurement.result if card is not None else None
+        if report is not None and measured is not None:
+            report.update(measured, method="card")
         if report is not None and self._on_fitting is not None:
             fitting = FittingGlasses(tuple(report["fitting"]), report["ideal_glasses_width_mm"])
             if fitting != self._fitting:
@@ -161,29 +172,18 @@ class StreamSession:
                 self._on_fitting(fitting)
         return report
 
-    def _card_pd(self, frame: np.ndarray, tracked: Tracked) -> float | None:
-        """A card calibration's PD: looked for on every other frame with a face until measured, given up
-        after CARD_FRAMES frames."""
-        card = self._card
-        if card is None:
-            return None
-        if card.pd_mm is None and tracked.faces and self._card_frames < CARD_FRAMES:
-            self._card_frames += 1
-            if self._card_frames % 2 == 1:
-                iris_pd = tracked.fit.pd_mm if tracked.fit is not None else None
-                card.add(read_card(frame, tracked.faces[0][0], iris_pd))
-        return card.pd_mm
-
-    def _card_state(self) -> dict | None:
-        """How a card calibration goes: "looking" (with what to change), "measured" or "gave_up"; None without one."""
-        card = self._card
-        if card is None:
-            return None
-        if card.pd_mm is not None:
-            return {"state": "measured", "pd_mm": round(card.pd_mm, 1), "accuracy_mm": CARD_ACCURACY_MM}
-        if self._card_frames >= CARD_FRAMES:
-            return {"state": "gave_up", "code": card.last.code}
-        return {"state": "looking", "code": card.last.code, "found": len(card.pds)}
+    def _shade_report(self, frame: np.ndarray, tracked: Tracked) -> dict | None:
+        """The shade finder's report for this frame; a white card's measurement, once there is one,
+        becomes the light's reference (and the shade is found again in that light)."""
+        calibration = self._white_card
+        if calibration is not None and calibration.measurement.result is None:
+            calibration.update(frame, _followed(tracked), None)
+            assert isinstance(calibration.measurement, WhiteCardMeasurement)
+            skin = calibration.measurement.skin
+            if skin is not None:
+                self._engine.calibrate_light(skin)
+                self._shade.reset(method="white_card")
+        return self._shade.update(frame, tracked)
 
     def _encode(self, frame: np.ndarray, image: np.ndarray, tracked: Tracked) -> bytes:
         """The rendered frame as the client asked for it: whole, or the changed rectangle with its place."""
@@ -220,9 +220,16 @@ class ShadeFinder:
         self._readings: deque[np.ndarray] = deque(maxlen=self.SHADE_READINGS)
         self._since = self.SHADE_EVERY
         self._report: dict | None = None
+        self._method = "face"
+
+    def reset(self, method: str) -> None:
+        """Start again, in a light now known by `method` ("white_card": a white card measured it)."""
+        self._readings.clear()
+        self._since, self._report, self._method = self.SHADE_EVERY, None, method
 
     def update(self, frame: np.ndarray, tracked: Tracked) -> dict | None:
-        """The shade report for this frame: {"sku", "name", "undertone", "lighter", "darker"} or None."""
+        """The shade report for this frame: {"sku", "name", "undertone", "lighter", "darker", "method"}
+        or None; method: how the light was known, "face" (estimated on it) or "white_card"."""
         self._since += 1
         if not tracked.faces:
             self._readings.clear()  # the next face may be someone else
@@ -251,6 +258,7 @@ class ShadeFinder:
                 "undertone": match.undertone,
                 "lighter": match.lighter.sku if match.lighter else None,
                 "darker": match.darker.sku if match.darker else None,
+                "method": self._method,
             }
         return self._report
 
@@ -261,6 +269,11 @@ class ShadeFinder:
         shown = next(shade for shade in self._shades if shade.sku == self._report["sku"])
         skin = np.array(match.skin_lab)
         return float(delta_e_2000(np.array([shown.lab]), skin[None])[0]) - self.SHADE_HYSTERESIS
+
+
+def _followed(tracked: Tracked) -> Face | None:
+    """The face the products are on, or None."""
+    return tracked.faces[0][0] if tracked.faces else None
 
 
 def _ms(start: float, end: float) -> float:

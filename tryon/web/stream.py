@@ -2,7 +2,8 @@
 
 Client -> server: binary messages of a 4-byte big-endian frame id followed by a JPEG camera frame;
 text messages of JSON control: {"type": "products", "products": [ids]} (at most MAX_PRODUCTS different
-ids are used; repeats are dropped).
+ids are used; repeats are dropped), {"type": "measure_with_card"} (the PD from a card on the
+forehead), {"type": "calibrate_with_white_card"} (the light from a white card there).
 Server -> client: for each frame it renders, a binary message (the same 4-byte id, then the JPEG,
 or with `partial=1` in the query the changed rectangle: see tryon.web.session) followed by a JSON
 text status ({"type": "frame", "id", "status", "faces", "eyes", "ms", ...}); {"type": "ready"} once
@@ -383,12 +384,17 @@ def _serve(ws: StreamSocket, session: StreamSession | RemoteSession, idle_s: flo
 
 def _control(ws: StreamSocket, session: StreamSession | RemoteSession, text: str) -> None:
     """A control message: switch products (answered with the products now tried), or start a card
-    calibration (answered with {"type": "card", "state": "looking"}); an error for anything else."""
+    calibration (answered with {"type": "card", "state": "looking"}) or a white card's for the light
+    ({"type": "white_card", "state": "looking"}); an error for anything else."""
     try:
         message = _control_message(text)
         if message.get("type") == "measure_with_card":
             session.measure_with_card()
             ws.send(json.dumps({"type": "card", "state": "looking"}))
+            return
+        if message.get("type") == "calibrate_with_white_card":
+            session.calibrate_with_white_card()
+            ws.send(json.dumps({"type": "white_card", "state": "looking"}))
             return
         skus, ignored = _requested_products(message)
         session.set_products(skus)
