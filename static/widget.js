@@ -351,28 +351,38 @@
         : status.faces > 1 ? t('two_faces') : '');
     showSize(status.fit);
     showShade(status.shade);
-    showCard(status.card);
+    showCalibration('card', status.card);
+    showCalibration('white_card', status.white_card);
   }
 
-  // Card calibration: the shopper holds a bank card on the forehead; the service finds it frame after
-  // frame and says what to change until five readings agree (nothing of the frames is kept).
-  $('card-measure').addEventListener('click', () => {
-    if (state.socket && state.socket.readyState === WebSocket.OPEN) {
-      state.socket.send(JSON.stringify({ type: 'measure_with_card' }));
-      cardState = 'looking';
-      $('card-hint').textContent = t('card_hold');
-    }
-  });
-  let cardState = '';
+  // Calibrations: the shopper holds a card flat on the forehead, a bank card for the PD or a plain
+  // white one for the light (the shade then matched in it); the service finds it frame after frame
+  // and says what to change until five readings agree (nothing of the frames is kept).
+  const calibrations = {
+    card: { button: 'card-measure', hint: 'card-hint', message: 'measure_with_card', state: '',
+      measured: (status) => t('card_measured', { pd: Math.round(status.pd_mm) }) },
+    white_card: { button: 'white-card-measure', hint: 'white-card-hint', message: 'calibrate_with_white_card', state: '',
+      measured: () => t('white_card_measured') },
+  };
+  for (const [kind, calibration] of Object.entries(calibrations)) {
+    $(calibration.button).addEventListener('click', () => {
+      if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+        state.socket.send(JSON.stringify({ type: calibration.message }));
+        calibration.state = 'looking';
+        $(calibration.hint).textContent = t(`${kind}_hold`);
+      }
+    });
+  }
   const CARD_UPLOAD_WIDTH = 1280;
-  function showCard(card) {
-    if (!card || card.state === cardState && card.state !== 'looking') return;
-    cardState = card.state;
-    const text = card.state === 'measured' ? t('card_measured', { pd: Math.round(card.pd_mm) })
-      : card.state === 'gave_up' ? t('card_gave_up')
-        : card.code && card.code !== 'not_found' ? t(`card_${card.code}`) : t('card_hold');
-    $('card-hint').textContent = text;
-    $('card-measure').hidden = card.state === 'looking';
+  function showCalibration(kind, status) {
+    const calibration = calibrations[kind];
+    if (!status || status.state === calibration.state && status.state !== 'looking') return;
+    calibration.state = status.state;
+    const text = status.state === 'measured' ? calibration.measured(status)
+      : status.state === 'gave_up' ? t(`${kind}_gave_up`)
+        : status.code && status.code !== 'not_found' ? t(`${kind}_${status.code}`) : t(`${kind}_hold`);
+    $(calibration.hint).textContent = text;
+    $(calibration.button).hidden = status.state === 'looking';
   }
 
   // The foundation that matches the shopper (the service reads it on the bare camera frames), offered
@@ -382,7 +392,8 @@
     const faceOpen = $('tab-face') && $('tab-face').getAttribute('aria-selected') === 'true';
     line.hidden = !(shade && faceOpen && state.catalogue.has(shade.sku));
     if (line.hidden) return;
-    $('shade-text').textContent = t('shade_match', { name: shade.name, undertone: t(`undertone_${shade.undertone}`) });
+    const words = shade.method === 'white_card' ? 'shade_match_card' : 'shade_match';
+    $('shade-text').textContent = t(words, { name: shade.name, undertone: t(`undertone_${shade.undertone}`) });
     const button = $('shade-try');
     button.dataset.sku = shade.sku;
     button.hidden = state.worn.get('foundation') === shade.sku;
@@ -486,7 +497,7 @@
   // fastest reply seen holds the server's own 10-20 ms and the upload's time on the link: a 60 ms
   // 4G link shows 78 ms or more and gets the smallest frames, a 20 ms broadband link about 40.
   function uploadWidth() {
-    if (cardState === 'looking') return CARD_UPLOAD_WIDTH;  // the card's edges need the camera's detail
+    if (Object.values(calibrations).some((c) => c.state === 'looking')) return CARD_UPLOAD_WIDTH;  // a card's edges need the detail
     const forLink = state.minRttMs <= 55 ? 0 : state.minRttMs <= 70 ? 1 : 2;
     return UPLOAD_WIDTHS[Math.min(UPLOAD_WIDTHS.length - 1, forLink + state.squeeze)];
   }

@@ -3,6 +3,8 @@ in the face products, tried with one tap; the glasses that fit marked."""
 
 from __future__ import annotations
 
+import time
+
 import cv2
 
 from tests.browser import browser, requires_browser, wait_for
@@ -68,5 +70,52 @@ def test_the_pd_is_measured_with_a_card_in_the_widget(tmp_path, still_tracker):
             assert "card of known size" in driver.find_element("id", "size-statement").text
             shown = driver.execute_script("return window.tryonWidget.stats.lastStatus.fit.pd_mm")
             assert abs(shown - pd_mm) < 2.0, (shown, pd_mm)
+        finally:
+            driver.quit()
+
+
+def test_the_shade_is_matched_in_the_shoppers_light_with_a_white_card(tmp_path, still_tracker, catalog, artifacts):
+    """The widget's white card flow: "Match in my light with a white card", a plain white card held
+    on the forehead (a composite lit by the studio light), then the shade offered is the one that
+    card's light gives, stated as measured with it."""
+    from tests.test_white_card import composite
+    from tryon.shade import catalog_shades, find_shade
+    from tryon.white_card import WHITE_CARD, read_white_card
+
+    image = cv2.resize(
+        fit_to_canvas(composite(still_tracker, "061_neutral.jpg", white=WHITE_CARD)),
+        (1280, 960),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    face = still_tracker.detect(image).primary
+    expected = find_shade(image, face, catalog_shades(catalog), read_white_card(image, face).light)
+    camera = tmp_path / "white-card.y4m"
+    write_y4m(str(camera), [image] * 10)
+    with local_server({"TRYON_MODEL_PATH": str(resolve_model_path())}) as (base, _pid):
+        driver = browser(camera)
+        try:
+            driver.get(f"{base}/embed/round")
+            wait_for(
+                driver, "const s = window.tryonWidget && window.tryonWidget.stats; return s && s.received > 20;", 60
+            )
+            driver.find_element("id", "tab-face").click()
+            wait_for(driver, "return !document.getElementById('shade').hidden;")
+            driver.find_element("id", "white-card-measure").click()
+            wait_for(
+                driver,
+                "return document.getElementById('white-card-hint').textContent.includes('Light measured');",
+                30,
+            )
+            wait_for(
+                driver,
+                "return document.getElementById('shade-text').textContent.includes('measured with your white card');",
+            )
+            shown = driver.execute_script("return document.getElementById('shade-try').dataset.sku")
+            assert shown == expected.match.sku, (shown, expected.match.sku)
+            driver.find_element("id", "shade-try").click()  # the match, worn: it all but disappears
+            wait_for(driver, "return window.tryonWidget.stats.received > 0;")
+            time.sleep(1.0)
+            driver.execute_script("document.getElementById('white-card-hint').scrollIntoView({block: 'nearest'});")
+            driver.save_screenshot(str(artifacts / "e2e_white_card.png"))
         finally:
             driver.quit()

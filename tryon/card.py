@@ -113,7 +113,7 @@ def read_card(frame_bgr: np.ndarray, face: Face, iris_pd_mm: float | None = None
     pd_mm = pupils_px * mm_per_px
     if iris_pd_mm is not None and abs(pd_mm / iris_pd_mm - 1.0) > MAX_IRIS_DISAGREEMENT:
         return CardReading(
-            False, "hold the card flat against your forehead, not in front of your face", corners=corners
+            False, "hold the card flat against your forehead, not in front of your face", "in_front", corners=corners
         )
     return CardReading(True, "", "", mm_per_px, pd_mm, corners)
 
