@@ -4,35 +4,20 @@ and JPEG; cards turned away from the camera or away from the forehead are refuse
 
 from __future__ import annotations
 
-import json
-
 import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import FACES, load_face
-from tests.support.cards import with_card
+from tests.conftest import load_face
+from tests.support.cards import hand_placed, on_forehead
 from tryon.card import read_card
 from tryon.fit import IRIS_DIAMETER_MM
 
 FACES_TRIED = ("001_neutral.jpg", "009_neutral.jpg", "092_neutral.jpg", "124_neutral.jpg")
 
 
-def truth(name: str) -> tuple[float, float]:
-    """(hand-placed PD in mm, hand-placed iris diameter in px of the photo as stored)."""
-    points = json.loads((FACES / "landmarks.json").read_text())["faces"][name]
-    scale = 675 / load_face(name).shape[1]  # landmarks.json is in pixels of 675 px wide images
-    diameter = float(np.mean([np.ptp(np.array(iris)[:, 0]) for iris in points["irises"]])) / scale
-    pupils = np.array(points["pupils"]) / scale
-    return float(np.linalg.norm(pupils[0] - pupils[1])) * IRIS_DIAMETER_MM / diameter, diameter
-
-
 def composite(still_tracker, name: str, size: float, **card) -> tuple[np.ndarray, float]:
-    photo = load_face(name)
-    photo = cv2.resize(photo, None, fx=size, fy=size, interpolation=cv2.INTER_AREA)
-    pd_mm, diameter = truth(name)
-    face = still_tracker.detect(photo).primary
-    return with_card(photo, face.iris_centres, diameter * size / IRIS_DIAMETER_MM, face.camera.focal_px, **card), pd_mm
+    return on_forehead(still_tracker, name, size, **card), hand_placed(name)[0]
 
 
 def test_a_card_on_the_forehead_gives_the_pd(still_tracker):
@@ -42,7 +27,7 @@ def test_a_card_on_the_forehead_gives_the_pd(still_tracker):
     the difference is where the pupils are placed, tryon.limbus against the hand)."""
     errors, scales, tried = [], [], 0
     for name in FACES_TRIED:
-        diameter = truth(name)[1]
+        diameter = hand_placed(name)[1]
         for size in (0.7, 1.0, 1.5):
             for roll in (-10.0, 0.0, 10.0):
                 image, pd_mm = composite(still_tracker, name, size, roll_degrees=roll, seed=tried)

@@ -78,12 +78,12 @@ def test_the_shade_is_matched_in_the_shoppers_light_with_a_white_card(tmp_path, 
     """The widget's white card flow: "Match in my light with a white card", a plain white card held
     on the forehead (a composite lit by the studio light), then the shade offered is the one that
     card's light gives, stated as measured with it."""
-    from tests.test_white_card import composite
+    from tests.support.cards import on_forehead
     from tryon.shade import catalog_shades, find_shade
     from tryon.white_card import WHITE_CARD, read_white_card
 
     image = cv2.resize(
-        fit_to_canvas(composite(still_tracker, "061_neutral.jpg", white=WHITE_CARD)),
+        fit_to_canvas(on_forehead(still_tracker, "061_neutral.jpg", white=WHITE_CARD)),
         (1280, 960),
         interpolation=cv2.INTER_CUBIC,
     )

@@ -15,6 +15,11 @@ The face carries two references, read from the frame's linear values:
 Their log gains are averaged. Both are linear in the frame's values, so relighting a photo
 (exposure, white balance) scales the estimate by exactly the same gains: a product drawn on a
 relit photo matches the relit drawing of the original.
+
+Neither is a reference of known reflectance: skins differ between people by about 8x, eye whites
+by about 2x, so a pale face reads as more brightly lit than a darker one in the same light. Once a
+white card on the forehead has measured the shopper's own skin (tryon.white_card), that skin is
+the reference: the cheeks against it give the light exactly, frame after frame.
 """
 
 from __future__ import annotations

@@ -13,9 +13,11 @@ skin than the renderer would paint). The closest shade is the one at the least C
 from that skin; the undertone comes from the skin's hue angle (more yellow: warm, more pink: cool).
 The match also names the nearest shade one step lighter and one darker.
 
-Limits: the light is estimated on the same face, partly from the skin itself, so skins of different
-lightness in the same light read closer together than they are (see tryon.lighting): the finder
-orders light and deep skins, but among light skins it tells fewer steps than a range offers.
+Limits: from the face alone the light is estimated on the same face, partly from the skin itself,
+so skins of different lightness in the same light read closer together than they are (see
+tryon.lighting): the finder orders light and deep skins, but among light skins it tells fewer steps
+than a range offers (Spearman 0.57 against the skin the London studio photos record). A white card
+on the forehead gives the light itself (tryon.white_card; a stream then passes its light): 0.99.
 
 Merchants upload a range as CSV or JSON (`parse_shade_range`), one shade per row / object:
 

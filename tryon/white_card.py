@@ -14,7 +14,8 @@ The card is held as the card for the PD is (a hotel key card, the blank back of 
 the size of a bank card), flat on the forehead, so it is found the same way (tryon.card: its
 outline, facing the camera, on the forehead); its colour is the median of its middle (the outline
 shrunk by a fifth towards the centre, away from the edges' mixed pixels). It is refused, with what
-to do, when part of it is too bright for the camera (a clipped value says nothing of the light), when
+to do, when it is too bright for the camera (its median in a channel at CLIPPED or more: a clipped
+value says nothing of the light; noise and a few clipped pixels do not move the median), when
 it is printed or unevenly lit (its middle's 90th luminance percentile over its 10th above
 MAX_UNEVEN), or when it is not bright enough for white beside this face (not white, or in shadow:
 the lightest skin reflects about 0.55 of what a white card does). Frames are never stored.
@@ -34,7 +35,7 @@ from tryon.tracking import Face
 
 WHITE_CARD = 0.88  # luminance factor (CIE Y) of white card stock or plastic
 MIDDLE = 0.8  # of the card's outline around its centre, measured
-MAX_CLIPPED = 0.01  # of the middle's pixels with a channel at 250 or more
+CLIPPED = 250  # a channel's median over the middle at this level or above: the camera clipped the card
 MAX_UNEVEN = 1.2
 MIN_BRIGHTER = 1.45  # the card's luminance over the cheeks', at least
 
@@ -71,7 +72,7 @@ def read_white_card(frame_bgr: np.ndarray, face: Face) -> WhiteCardReading:
     pixels = frame_bgr[mask > 0]
     if cheeks is None or len(pixels) < 20:
         return NOT_FOUND
-    if float((pixels >= 250).any(axis=1).mean()) > MAX_CLIPPED:
+    if float(np.median(pixels, axis=0).max()) >= CLIPPED:
         return WhiteCardReading(
             False,
             "the card is too bright for the camera: turn a little away from the light",

@@ -9,16 +9,34 @@ tilt away from the camera) as a camera records it (tests/support/compose.py).
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from tests.support.compose import photographed, warped_layer
 from tryon.card import CARD_CORNER_MM, CARD_DEPTH_MM, CARD_HEIGHT_MM, CARD_WIDTH_MM
+from tryon.fit import IRIS_DIAMETER_MM
 from tryon.lighting import to_srgb
+from tryon.tracking import FaceTracker
 
 PX_PER_MM = 8  # the card's own artwork
+LONDON = Path(__file__).resolve().parent.parent / "data" / "faces"
+
+
+def hand_placed(name: str) -> tuple[float, float]:
+    """(PD in mm, iris diameter in px of the photo as stored) of a London face, from its hand-placed
+    pupils and irises and the IRIS_DIAMETER_MM assumption: the scale a composite's card is drawn at."""
+    points = json.loads((LONDON / "landmarks.json").read_text())["faces"][name]
+    image = cv2.imread(str(LONDON / name))
+    assert image is not None, name
+    scale = 675 / image.shape[1]  # landmarks.json is in pixels of 675 px wide images
+    diameter = float(np.mean([np.ptp(np.array(iris)[:, 0]) for iris in points["irises"]])) / scale
+    pupils = np.array(points["pupils"]) / scale
+    return float(np.linalg.norm(pupils[0] - pupils[1])) * IRIS_DIAMETER_MM / diameter, diameter
 
 
 def card_artwork(seed: int = 0) -> np.ndarray:
@@ -113,3 +131,15 @@ def with_card(
     light = cv2.GaussianBlur(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY).astype(np.float32), (0, 0), eye_distance / 2)
     shade = np.clip(light / max(float(np.percentile(light, 90)), 1.0), 0.55, 1.0)[..., None] if white is None else 1.0
     return photographed(photo.astype(np.float32) * (1 - coverage) + layer[..., :3] * shade, seed)
+
+
+def on_forehead(tracker: FaceTracker, name: str, size: float = 1.0, **card: Any) -> np.ndarray:
+    """The London face `name`, resized by `size`, with a card (`with_card`'s options) on its forehead
+    at the scale its hand-placed irises give."""
+    photo = cv2.imread(str(LONDON / name))
+    assert photo is not None, name
+    photo = cv2.resize(photo, None, fx=size, fy=size, interpolation=cv2.INTER_AREA)
+    face = tracker.detect(photo).primary
+    assert face is not None, name
+    px_per_mm = hand_placed(name)[1] * size / IRIS_DIAMETER_MM
+    return with_card(photo, face.iris_centres, px_per_mm, face.camera.focal_px, **card)
