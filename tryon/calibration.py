@@ -10,7 +10,7 @@ until measured, and gives up after CALIBRATION_FRAMES frames. Its `state` is wha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -42,11 +42,14 @@ class Measurement(Protocol):
         ...
 
 
+M = TypeVar("M", bound=Measurement)
+
+
 @dataclass
-class Calibration:
+class Calibration(Generic[M]):
     """One measurement driven over a stream's frames (see the module docstring)."""
 
-    measurement: Measurement
+    measurement: M
     frames: int = 0
 
     def update(self, frame: np.ndarray, face: Face | None, iris_pd_mm: float | None) -> None:

@@ -75,8 +75,8 @@ class StreamSession:
         self._on_fitting = on_fitting
         self._fitting: FittingGlasses | None = None
         self._shade = ShadeFinder(catalog)
-        self._card: Calibration | None = None
-        self._white_card: Calibration | None = None
+        self._card: Calibration[CardMeasurement] | None = None
+        self._white_card: Calibration[WhiteCardMeasurement] | None = None
         # One face followed by the landmark model (its detector then runs only when the face is lost:
         # following a second costs a detection on every call, about 20% more); the shopper is told
         # when someone else is in view by the face detector alone, every FACES_EVERY frames.
@@ -176,13 +176,12 @@ class StreamSession:
         """The shade finder's report for this frame; a white card's measurement, once there is one,
         becomes the light's reference (and the shade is found again in that light)."""
         calibration = self._white_card
-        if calibration is not None and calibration.measurement.result is None:
+        if calibration is not None and calibration.measurement.skin is None:
             calibration.update(frame, _followed(tracked), None)
-            assert isinstance(calibration.measurement, WhiteCardMeasurement)
             skin = calibration.measurement.skin
             if skin is not None:
                 self._engine.calibrate_light(skin)
-                self._shade.reset(method="white_card")
+                self._shade.calibrated(skin)
         return self._shade.update(frame, tracked)
 
     def _encode(self, frame: np.ndarray, image: np.ndarray, tracked: Tracked) -> bytes:
@@ -222,10 +221,12 @@ class ShadeFinder:
         self._report: dict | None = None
         self._method = "face"
 
-    def reset(self, method: str) -> None:
-        """Start again, in a light now known by `method` ("white_card": a white card measured it)."""
+    def calibrated(self, skin: np.ndarray) -> None:
+        """Start again from the skin a white card measured (linear BGR (3,), reference light): the
+        light is now known, and the next readings are taken in it."""
         self._readings.clear()
-        self._since, self._report, self._method = self.SHADE_EVERY, None, method
+        self._since, self._report, self._method = 0, None, "white_card"
+        self._add(linear_to_lab(skin))
 
     def update(self, frame: np.ndarray, tracked: Tracked) -> dict | None:
         """The shade report for this frame: {"sku", "name", "undertone", "lighter", "darker", "method"}
@@ -238,29 +239,31 @@ class ShadeFinder:
         if self._since < self.SHADE_EVERY or not tracked.detection.inferred:
             return self._report
         self._since = 0
+        face, anchor = tracked.faces[0]
+        reflectance = skin_reflectance(frame, face, anchor.light)
+        if reflectance is not None:
+            self._add(linear_to_lab(reflectance))
+        return self._report
+
+    def _add(self, skin_lab: np.ndarray) -> None:
+        """Take a reading (CIELAB (3,)) and match the median of the last few, unless the shade shown
+        is nearly as close (no flicker between neighbours)."""
         if self._shades is None:
             self._shades = catalog_shades(self._catalog)
-        face, anchor = tracked.faces[0]
-        reflectance = skin_reflectance(frame, face, anchor.light) if self._shades else None
-        if reflectance is not None:
-            self._readings.append(linear_to_lab(reflectance))
-        if self._readings and self._shades:
-            match = closest_shade(np.median(np.array(self._readings), axis=0), self._shades)
-            if (
-                self._report is not None
-                and match.match.sku != self._report["sku"]
-                and match.distance > self._held(match)
-            ):
-                return self._report  # not clearly better than the shade shown: no flicker between neighbours
-            self._report = {
-                "sku": match.match.sku,
-                "name": match.match.name,
-                "undertone": match.undertone,
-                "lighter": match.lighter.sku if match.lighter else None,
-                "darker": match.darker.sku if match.darker else None,
-                "method": self._method,
-            }
-        return self._report
+        if not self._shades:
+            return
+        self._readings.append(skin_lab)
+        match = closest_shade(np.median(np.array(self._readings), axis=0), self._shades)
+        if self._report is not None and match.match.sku != self._report["sku"] and match.distance > self._held(match):
+            return
+        self._report = {
+            "sku": match.match.sku,
+            "name": match.match.name,
+            "undertone": match.undertone,
+            "lighter": match.lighter.sku if match.lighter else None,
+            "darker": match.darker.sku if match.darker else None,
+            "method": self._method,
+        }
 
     def _held(self, match: ShadeMatch) -> float:
         """How close (CIEDE2000) a new match must be to replace the shade shown: that shade's own
