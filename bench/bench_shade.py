@@ -28,10 +28,10 @@ from tests.support.cards import on_forehead  # noqa: E402
 from tests.support.conditions import LIGHTS, relight  # noqa: E402
 from tests.support.shades import cheek_delta_e, same_or_adjacent, spearman  # noqa: E402
 from tryon.config import Settings  # noqa: E402
-from tryon.lighting import REFERENCE_LIGHT  # noqa: E402
+from tryon.lighting import REFERENCE_LIGHT, cheek_linear  # noqa: E402
 from tryon.model_file import resolve_model_path  # noqa: E402
 from tryon.products import BuiltinCatalog  # noqa: E402
-from tryon.shade import ShadeMatch, ShadeSpec, catalog_shades, find_shade, skin_reflectance  # noqa: E402
+from tryon.shade import ShadeMatch, ShadeSpec, catalog_shades, find_shade  # noqa: E402
 from tryon.tracking import FaceTracker  # noqa: E402
 from tryon.white_card import WHITE_CARD, read_white_card  # noqa: E402
 
@@ -74,7 +74,7 @@ def summary(
     recorded = [lightness for match, lightness in studio if match]
     print(f"Spearman, shade L* vs skin L* as the finder reads it: {spearman(shade_l, read_l):.2f}")
     print(f"Spearman, shade L* vs skin L* as the studio photo records it: {spearman(shade_l, recorded):.2f}")
-    print(f"found shade worn vs bare cheeks, CIE76: mean {np.mean(worn):.2f}, worst {max(worn):.2f}")
+    print(f"found shade worn vs bare cheeks, CIE76: mean {np.nanmean(worn):.2f}, worst {np.nanmax(worn):.2f}")
 
 
 def with_white_card(
@@ -94,7 +94,7 @@ def with_white_card(
             if face is not None and reading is not None and reading.light is not None:
                 found[name, light] = find_shade(frame, face, shades, reading.light)
                 if light == "studio":
-                    skin = skin_reflectance(frame, face, reading.light)
+                    skin = reading.light.reflectance(cheek_linear(frame, face))
         photo = cv2.imread(str(FACES / name))
         match = found[name, "studio"]
         bare = tracker.detect(photo).primary

@@ -309,6 +309,7 @@
 
   function connect() {
     hint(t('connecting'));
+    for (const kind of Object.keys(calibrations)) showCalibration(kind, null);  // a new session has none
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(wornSkus().join(','))}`
       + `&partial=1&session=${encodeURIComponent(state.session)}`;
@@ -346,18 +347,18 @@
     state.stats.lastStatus = status;
     if (status.eyes && status.eyes.length === 2) { state.eyes = status.eyes; state.faceless = 0; }
     else if (++state.faceless > 20) state.eyes = null;  // gone for a while: show the whole picture again
-    hint(status.status === 'no_face' ? t('no_face')
-      : status.status === 'face_too_small' ? t('too_small')
-        : status.faces > 1 ? t('two_faces') : '');
     showSize(status.fit);
     showShade(status.shade);
-    showCalibration('card', status.card);
-    showCalibration('white_card', status.white_card);
+    const holding = [showCalibration('card', status.card), showCalibration('white_card', status.white_card)];
+    hint(status.status === 'no_face' ? t('no_face')
+      : status.status === 'face_too_small' ? t('too_small')
+        : status.faces > 1 ? t('two_faces') : holding.find(Boolean) || '');
   }
 
   // Calibrations: the shopper holds a card flat on the forehead, a bank card for the PD or a plain
   // white one for the light (the shade then matched in it); the service finds it frame after frame
-  // and says what to change until five readings agree (nothing of the frames is kept).
+  // and says what to change until five readings agree (nothing of the frames is kept). While it
+  // looks, what to do is also shown over the picture: a shopper holding a card cannot scroll.
   const calibrations = {
     card: { button: 'card-measure', hint: 'card-hint', message: 'measure_with_card', state: '',
       measured: (status) => t('card_measured', { pd: Math.round(status.pd_mm) }) },
@@ -368,21 +369,23 @@
     $(calibration.button).addEventListener('click', () => {
       if (state.socket && state.socket.readyState === WebSocket.OPEN) {
         state.socket.send(JSON.stringify({ type: calibration.message }));
-        calibration.state = 'looking';
-        $(calibration.hint).textContent = t(`${kind}_hold`);
+        showCalibration(kind, { state: 'looking' });
       }
     });
   }
   const CARD_UPLOAD_WIDTH = 1280;
+  // Shows a calibration's state (null: none, as after a reconnect or once the face was lost, when the
+  // service forgets it); returns what to do while it looks, else ''.
   function showCalibration(kind, status) {
     const calibration = calibrations[kind];
-    if (!status || status.state === calibration.state && status.state !== 'looking') return;
-    calibration.state = status.state;
-    const text = status.state === 'measured' ? calibration.measured(status)
-      : status.state === 'gave_up' ? t(`${kind}_gave_up`)
-        : status.code && status.code !== 'not_found' ? t(`${kind}_${status.code}`) : t(`${kind}_hold`);
-    $(calibration.hint).textContent = text;
-    $(calibration.button).hidden = status.state === 'looking';
+    const now = status ? status.state : '';
+    const text = now === 'measured' ? calibration.measured(status)
+      : now === 'gave_up' ? t(`${kind}_gave_up`)
+        : now === 'looking' ? t(status.code && status.code !== 'not_found' ? `${kind}_${status.code}` : `${kind}_hold`) : '';
+    calibration.state = now;
+    if ($(calibration.hint).textContent !== text) $(calibration.hint).textContent = text;
+    $(calibration.button).hidden = now === 'looking' || now === 'measured' && kind === 'white_card';
+    return now === 'looking' ? text : '';
   }
 
   // The foundation that matches the shopper (the service reads it on the bare camera frames), offered
@@ -392,7 +395,7 @@
     const faceOpen = $('tab-face') && $('tab-face').getAttribute('aria-selected') === 'true';
     line.hidden = !(shade && faceOpen && state.catalogue.has(shade.sku));
     if (line.hidden) return;
-    const words = shade.method === 'white_card' ? 'shade_match_card' : 'shade_match';
+    const words = shade.method === 'white_card' ? 'shade_match_white_card' : 'shade_match';
     $('shade-text').textContent = t(words, { name: shade.name, undertone: t(`undertone_${shade.undertone}`) });
     const button = $('shade-try');
     button.dataset.sku = shade.sku;

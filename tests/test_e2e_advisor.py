@@ -75,9 +75,9 @@ def test_the_pd_is_measured_with_a_card_in_the_widget(tmp_path, still_tracker):
 
 
 def test_the_shade_is_matched_in_the_shoppers_light_with_a_white_card(tmp_path, still_tracker, catalog, artifacts):
-    """The widget's white card flow: "Match in my light with a white card", a plain white card held
+    """The widget's white card flow: "Improve my match with a white card", a plain white card held
     on the forehead (a composite lit by the studio light), then the shade offered is the one that
-    card's light gives, stated as measured with it."""
+    card's light gives, stated as corrected for the light."""
     from tests.support.cards import on_forehead
     from tryon.shade import catalog_shades, find_shade
     from tryon.white_card import WHITE_CARD, read_white_card
@@ -108,7 +108,7 @@ def test_the_shade_is_matched_in_the_shoppers_light_with_a_white_card(tmp_path, 
             )
             wait_for(
                 driver,
-                "return document.getElementById('shade-text').textContent.includes('measured with your white card');",
+                "return document.getElementById('shade-text').textContent.includes('corrected for your lighting');",
             )
             shown = driver.execute_script("return document.getElementById('shade-try').dataset.sku")
             assert shown == expected.match.sku, (shown, expected.match.sku)

@@ -12,8 +12,8 @@ from tests.conftest import NEUTRAL_FACES, load_face
 from tests.support.cards import on_forehead
 from tests.support.conditions import LIGHTS, add_noise, relight, webcam_like
 from tests.support.shades import cheek_delta_e, same_or_adjacent, spearman
-from tryon.lighting import REFERENCE_LIGHT
-from tryon.shade import catalog_shades, find_shade, skin_reflectance
+from tryon.lighting import REFERENCE_LIGHT, cheek_linear
+from tryon.shade import catalog_shades, find_shade
 from tryon.white_card import WHITE_CARD, read_white_card
 
 
@@ -25,7 +25,7 @@ def shades(catalog):
 @pytest.fixture(scope="module")
 def matched(still_tracker, shades):
     """(name, light) -> the shade found with the white card's light, for the 13 faces, studio and relit;
-    (name, "skin") -> the skin (linear BGR) it reads in the studio light."""
+    (name, "skin") -> the cheeks (linear BGR) it reads in the studio light, the light's reference then."""
     found = {}
     for index, name in enumerate(NEUTRAL_FACES):
         image = on_forehead(still_tracker, name, white=WHITE_CARD, roll_degrees=(-8.0, 0.0, 8.0)[index % 3], seed=index)
@@ -34,7 +34,7 @@ def matched(still_tracker, shades):
             reading = read_white_card(frame, face)
             found[name, light] = find_shade(frame, face, shades, reading.light) if reading.light else None
             if light == "studio" and reading.light:
-                found[name, "skin"] = skin_reflectance(frame, face, reading.light)
+                found[name, "skin"] = reading.light.reflectance(cheek_linear(frame, face))
     return found
 
 
@@ -112,6 +112,7 @@ def test_the_whiteness_of_the_card_moves_the_skin_by_about_one_lightness_step(st
         ({"white": 0.4}, 1.0, "dark"),  # grey beside a pale face: not white, or in shadow
         ({"white": WHITE_CARD}, 1.3, "too_bright"),  # clipped by the camera
         ({"white": WHITE_CARD, "tilt_degrees": 20.0}, 1.0, "tilted"),
+        ({"white": (0.62, 0.80, 0.86)}, 1.0, "not_white"),  # a cream card (B, G, R)
     ],
 )
 def test_a_card_that_cannot_give_the_light_is_refused(still_tracker, card, exposure, code):
@@ -130,7 +131,8 @@ def test_a_live_session_calibrates_its_light_with_a_white_card(still_tracker, ca
     """Asked to, a stream looks for the white card; once five readings agree, the shopper's skin is
     the light's reference: the shade is reported as found with the card, and is the one the card's
     light gives on that frame; the products are lit by it (a face in half the light still gets the
-    same shade, now from the cheeks against the measured skin)."""
+    same shade, now from the cheeks against the measured skin). When the face leaves it is forgotten:
+    the next face may be someone else's."""
     from tryon.web.session import StreamSession
 
     image = on_forehead(still_tracker, "061_neutral.jpg", white=WHITE_CARD)
@@ -153,5 +155,13 @@ def test_a_live_session_calibrates_its_light_with_a_white_card(still_tracker, ca
         for frame_id in range(40, 80):
             status = session.process(cv2.imencode(".jpg", dim)[1].tobytes(), frame_id).status
         assert status["shade"]["sku"] == expected.match.sku and status["white_card"]["state"] == "measured"
+        # The face leaves and another comes: the measured skin was the first one's, and is forgotten.
+        blank = cv2.imencode(".jpg", np.full_like(dim, 128))[1].tobytes()
+        assert session.process(blank, 80).status["white_card"] is None
+        other = cv2.imencode(".jpg", load_face("001_neutral.jpg"))[1].tobytes()
+        for frame_id in range(81, 100):
+            status = session.process(other, frame_id).status
+        assert status["white_card"] is None and status["shade"]["method"] == "face", status
+        assert status["shade"]["sku"] != expected.match.sku
     finally:
         session.close()

@@ -32,7 +32,7 @@ class Measurement(Protocol):
         ...
 
     @property
-    def found(self) -> int:
+    def kept(self) -> int:
         """Readings kept so far."""
         ...
 
@@ -62,10 +62,10 @@ class Calibration(Generic[M]):
 
     @property
     def state(self) -> dict[str, Any]:
-        """{"state": "measured", ...result}, {"state": "gave_up", "code"} or {"state": "looking", "code", "found"}."""
+        """{"state": "measured", ...result}, {"state": "gave_up", "code"} or {"state": "looking", "code", "kept"}."""
         result = self.measurement.result
         if result is not None:
             return {"state": "measured", **result}
         if self.frames >= CALIBRATION_FRAMES:
             return {"state": "gave_up", "code": self.measurement.code}
-        return {"state": "looking", "code": self.measurement.code, "found": self.measurement.found}
+        return {"state": "looking", "code": self.measurement.code, "kept": self.measurement.kept}

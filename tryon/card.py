@@ -74,7 +74,13 @@ class CardReading:
     corners: np.ndarray | None = None
 
 
-NOT_FOUND = CardReading(False, "hold a bank or loyalty card flat against your forehead, above your eyes", "not_found")
+REASONS = {
+    "not_found": "hold a bank or loyalty card flat against your forehead, above your eyes",
+    "tilted": "hold the card flat against your forehead, facing the camera",
+    "off_forehead": "hold the card on your forehead, centred above your eyes",
+    "in_front": "hold the card flat against your forehead, not in front of your face",
+}
+NOT_FOUND = CardReading(False, REASONS["not_found"], "not_found")
 
 
 def read_card(frame_bgr: np.ndarray, face: Face, iris_pd_mm: float | None = None) -> CardReading:
@@ -84,38 +90,56 @@ def read_card(frame_bgr: np.ndarray, face: Face, iris_pd_mm: float | None = None
     iris's own uncertainty allows (MAX_IRIS_DISAGREEMENT) is not in the eyes' plane (held out in
     front of the face, or behind the head) and is refused.
     """
+    corners, code = place_card(frame_bgr, face)
+    if corners is None:
+        return NOT_FOUND
+    if code:
+        return CardReading(False, REASONS[code], code, corners=corners)
+    eyes = face.iris_centres
+    mm_per_px_card = CARD_WIDTH_MM / _card_size(corners)[0]
+    distance_mm = face.camera.focal_px * mm_per_px_card  # the card's distance from the camera
+    mm_per_px = mm_per_px_card * (distance_mm + CARD_DEPTH_MM) / distance_mm
+    pair = limbus_pair(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), face)  # the pupils where they are
+    pupils_px = (
+        float(np.linalg.norm(pair[0].centre - pair[1].centre))
+        if pair is not None
+        else float(np.linalg.norm(eyes[1] - eyes[0]))
+    )
+    pd_mm = pupils_px * mm_per_px
+    if iris_pd_mm is not None and abs(pd_mm / iris_pd_mm - 1.0) > MAX_IRIS_DISAGREEMENT:
+        return CardReading(False, REASONS["in_front"], "in_front", corners=corners)
+    return CardReading(True, "", "", mm_per_px, pd_mm, corners)
+
+
+def place_card(frame_bgr: np.ndarray, face: Face) -> tuple[np.ndarray | None, str]:
+    """The corners (4, 2) of a card on the forehead of `face` in `frame_bgr`, clockwise from top
+    left (None: no card found), and why it cannot be used as held: "" (it can), "tilted" (its
+    proportions foreshortened beyond MAX_TILT_DEGREES: turned away from the camera) or
+    "off_forehead" (not centred above the eyes)."""
     eyes = face.iris_centres
     eye_distance = float(np.linalg.norm(eyes[1] - eyes[0]))
     middle = eyes.mean(axis=0)
     corners = _find_card(frame_bgr, eyes)
     if corners is None:
-        return NOT_FOUND
-    width_px = float(np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2.0
-    height_px = float(np.linalg.norm(corners[3] - corners[0]) + np.linalg.norm(corners[2] - corners[1])) / 2.0
+        return None, "not_found"
+    width_px, height_px = _card_size(corners)
     foreshortening = (width_px / height_px) / CARD_ASPECT
     limit = math.cos(math.radians(MAX_TILT_DEGREES))
     if not limit <= foreshortening <= 1.0 / limit:
-        return CardReading(
-            False, "hold the card flat against your forehead, facing the camera", "tilted", corners=corners
-        )
+        return corners, "tilted"
     centre = corners.mean(axis=0)
     above = float(np.dot(centre - middle, _up_normal(eyes)))  # how far above the eye line, along the face
     sideways = float(abs(np.dot(centre - middle, (eyes[1] - eyes[0]) / eye_distance)))
     if not 0.3 * eye_distance <= above <= 2.2 * eye_distance or sideways > 0.6 * eye_distance:
-        return CardReading(
-            False, "hold the card on your forehead, centred above your eyes", "off_forehead", corners=corners
-        )
-    mm_per_px_card = CARD_WIDTH_MM / width_px
-    distance_mm = face.camera.focal_px * mm_per_px_card  # the card's distance from the camera
-    mm_per_px = mm_per_px_card * (distance_mm + CARD_DEPTH_MM) / distance_mm
-    pair = limbus_pair(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), face)  # the pupils where they are
-    pupils_px = float(np.linalg.norm(pair[0].centre - pair[1].centre)) if pair is not None else eye_distance
-    pd_mm = pupils_px * mm_per_px
-    if iris_pd_mm is not None and abs(pd_mm / iris_pd_mm - 1.0) > MAX_IRIS_DISAGREEMENT:
-        return CardReading(
-            False, "hold the card flat against your forehead, not in front of your face", "in_front", corners=corners
-        )
-    return CardReading(True, "", "", mm_per_px, pd_mm, corners)
+        return corners, "off_forehead"
+    return corners, ""
+
+
+def _card_size(corners: np.ndarray) -> tuple[float, float]:
+    """(width, height) in pixels of a card's corners (4, 2): the means of its opposite sides."""
+    width = float(np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2.0
+    height = float(np.linalg.norm(corners[3] - corners[0]) + np.linalg.norm(corners[2] - corners[1])) / 2.0
+    return width, height
 
 
 def _up_normal(eyes: np.ndarray) -> np.ndarray:
@@ -422,7 +446,7 @@ class CardMeasurement:
         return self.last.code
 
     @property
-    def found(self) -> int:
+    def kept(self) -> int:
         return len(self.pds)
 
     @property

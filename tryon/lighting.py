@@ -102,6 +102,10 @@ class Light:
         """A reference-light colour (linear BGR, (..., 3)) as the camera records it in this scene."""
         return linear * self.gains
 
+    def reflectance(self, recorded: np.ndarray) -> np.ndarray:
+        """A colour the camera recorded in this scene (linear BGR, (..., 3)) under the reference light."""
+        return recorded / self.gains
+
     @property
     def exposure(self) -> float:
         """Overall brightness against the reference (the gains' luminance)."""
@@ -111,18 +115,19 @@ class Light:
 REFERENCE_LIGHT = Light()
 
 
-def estimate_light(frame: np.ndarray, face: Face, skin_reflectance: np.ndarray | None = None) -> Light:
+def estimate_light(frame: np.ndarray, face: Face, skin_reference: np.ndarray | None = None) -> Light:
     """The scene's light on `face` in `frame` (uint8 BGR), from its cheeks and eye whites.
 
-    skin_reflectance: the shopper's own skin under the reference light (linear BGR (3,)), once a
-    white sheet has measured it (tryon.sheet): then the cheeks alone give the light, exactly.
+    skin_reference: the shopper's own cheeks (`cheek_linear`) under the reference light, linear BGR
+    (3,), once a white card has measured them (tryon.white_card): then the cheeks against it give
+    the light, exactly, and the eye whites are not needed.
     """
     skin = cheek_linear(frame, face)
     if skin is None:
         return REFERENCE_LIGHT
-    reference = REFERENCE_SKIN if skin_reflectance is None else skin_reflectance
+    reference = REFERENCE_SKIN if skin_reference is None else skin_reference
     log_gains = np.log(np.maximum(skin, 1e-4) / np.maximum(reference, 1e-4))
-    sclera = _sclera_linear(frame, face) if skin_reflectance is None else None
+    sclera = _sclera_linear(frame, face) if skin_reference is None else None
     if sclera is not None:
         low, high = SCLERA_TRUST_RATIO
         ratio = float(luminance(sclera) / max(float(luminance(skin)), 1e-6))

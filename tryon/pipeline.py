@@ -128,7 +128,7 @@ class StreamEngine(TryOnEngine):
         self._smoother = smoother
         self._light = LightSmoother()
         self._estimator = FitEstimator(measurer, background=background) if measurer is not None else None
-        self.skin_reflectance: np.ndarray | None = None  # the shopper's, once measured (`calibrate_light`)
+        self.skin_reference: np.ndarray | None = None  # the shopper's cheeks, once measured (`calibrate_light`)
         self._scene: FaceAnchor | None = None  # the last inferred frame's, with its light and camera look
         self._look_at = 0.0  # when (s) the camera look was measured
         self._held: tuple[Detection, float | None, FaceAnchor] | None = None  # the last frame's, see `track`
@@ -141,13 +141,14 @@ class StreamEngine(TryOnEngine):
         """The engine a stream uses: pose smoothing on (a live one measures in the background)."""
         return cls(tracker, measurer, smoother=AnchorSmoother(), background=background)
 
-    def calibrate_light(self, skin_reflectance: np.ndarray) -> None:
-        """From now on the light is read on the cheeks against this skin (linear BGR (3,) under the
-        reference light, as a white card measured it: tryon.white_card), not the typical one; the
-        light's smoothing starts again there (a step to the light now known, not a slow drift)."""
-        self.skin_reflectance = skin_reflectance
+    def calibrate_light(self, skin_reference: np.ndarray) -> None:
+        """From now on the light is read on the cheeks against this skin (`estimate_light`'s
+        skin_reference, as a white card measured it: tryon.white_card), not the typical one, until
+        the face is lost (the next may be someone else's); the light's smoothing starts again there
+        (a step to the light now known, not a slow drift)."""
+        self.skin_reference = skin_reference
         self._light.reset()
-        self._scene = None
+        self._scene = self._held = None
 
     def track(self, frame: np.ndarray, timestamp_ms: int | None = None) -> Tracked:
         """timestamp_ms: when the frame was captured (any monotonic clock); defaults to now."""
@@ -169,12 +170,12 @@ class StreamEngine(TryOnEngine):
             return Tracked(detection, ((face, held[2]),), fit)
         seconds = (timestamp_ms if timestamp_ms is not None else time.monotonic() * 1000) / 1000.0
         if self._scene is None or (detection.inferred and seconds - self._look_at >= LOOK_EVERY_S):
-            raw = scene_anchor(frame, face, self.skin_reflectance)
+            raw = scene_anchor(frame, face, self.skin_reference)
             self._scene, self._look_at = raw, seconds
         elif detection.inferred:
             # The camera's noise and blur change slowly (exposure, focus): they are measured again once
             # a LOOK_EVERY_S, the light on every frame the model saw.
-            light = estimate_light(frame, face, self.skin_reflectance)
+            light = estimate_light(frame, face, self.skin_reference)
             raw = replace(anchor_from_face(face), light=light, look=self._scene.look)
             self._scene = raw
         else:
@@ -224,8 +225,8 @@ class StreamEngine(TryOnEngine):
             self._estimator.close()
 
     def reset(self) -> None:
-        """Forget the face: smoothing, light and measurements start again."""
-        self._scene = self._held = None
+        """Forget the face: smoothing, light and measurements start again (a measured skin too)."""
+        self._scene = self._held = self.skin_reference = None
         self._layers = {}
         if self._smoother is not None:
             self._smoother.reset()
@@ -234,10 +235,10 @@ class StreamEngine(TryOnEngine):
             self._estimator.reset()
 
 
-def scene_anchor(frame: np.ndarray, face: Face, skin_reflectance: np.ndarray | None = None) -> FaceAnchor:
+def scene_anchor(frame: np.ndarray, face: Face, skin_reference: np.ndarray | None = None) -> FaceAnchor:
     """The face's anchor with the scene's light and the camera's look measured on it (the light
     against the shopper's own measured skin where it is known: `estimate_light`)."""
-    light = estimate_light(frame, face, skin_reflectance)
+    light = estimate_light(frame, face, skin_reference)
     return replace(anchor_from_face(face), light=light, look=estimate_camera(frame, _face_box(face)))
 
 

@@ -140,7 +140,7 @@ def skin_reflectance(frame: np.ndarray, face: Face, light: Light) -> np.ndarray 
     colours = [colour for ids in CHEEKS if (colour := _patch_colour(frame, face, ids)) is not None]
     if not colours:
         return None
-    return np.mean(colours, axis=0).astype(np.float32) / light.gains
+    return light.reflectance(np.mean(colours, axis=0)).astype(np.float32)
 
 
 def linear_to_lab(linear: np.ndarray) -> np.ndarray:

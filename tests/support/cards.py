@@ -60,12 +60,15 @@ def card_artwork(seed: int = 0) -> np.ndarray:
     return np.dstack([art, _rounded_outline(width, height)])
 
 
-def white_card_artwork(reflectance: float) -> np.ndarray:
-    """A plain white card (a hotel key card, the blank back of a business card) as the reference light
-    records it: its linear value is its `reflectance` (tryon.lighting), a small grey logo in a corner."""
+def white_card_artwork(reflectance: float | tuple[float, float, float]) -> np.ndarray:
+    """A plain card (a hotel key card) as the reference light records it: its linear value is its
+    `reflectance` (tryon.lighting; one value for white or grey, or B, G, R for a tinted one), a
+    small grey logo in a corner."""
     width, height = round(CARD_WIDTH_MM * PX_PER_MM), round(CARD_HEIGHT_MM * PX_PER_MM)
-    white, grey = (float(level) for level in to_srgb(np.array([reflectance, 0.35 * reflectance])))
-    art = np.full((height, width, 3), white, np.float32)
+    colour = np.broadcast_to(np.asarray(reflectance, np.float32), (3,))
+    art = np.empty((height, width, 3), np.float32)
+    art[:] = to_srgb(colour)
+    grey = float(to_srgb(np.array([0.35 * float(colour.mean())]))[0])
     cv2.circle(art, (int(66 * PX_PER_MM), int(8 * PX_PER_MM)), 5 * PX_PER_MM, (grey, grey, grey), -1, cv2.LINE_AA)
     return np.dstack([np.rint(art).astype(np.uint8), _rounded_outline(width, height)])
 
@@ -95,7 +98,7 @@ def with_card(
     roll_degrees: float = 0.0,
     tilt_degrees: float = 0.0,
     above_eye_distances: float = 1.25,
-    white: float | None = None,
+    white: float | tuple[float, float, float] | None = None,
     seed: int = 0,
 ) -> np.ndarray:
     """`photo` with a card on the forehead, centred `above_eye_distances` eye distances above the

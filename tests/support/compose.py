@@ -1,4 +1,4 @@
-"""Drawing a flat object into a photo as a camera would record it: shared by the card and sheet composites.
+"""Drawing a flat object into a photo as a camera would record it: shared by the card composites.
 
 An object's artwork (BGRA, its own pixels) is averaged down to about the frame's scale with its
 colour weighted by its coverage (an edge pixel is the mix of object and background, not darkened),

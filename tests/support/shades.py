@@ -35,11 +35,11 @@ def same_or_adjacent(reference: ShadeMatch, other: ShadeMatch) -> bool:
     return other.match.sku in {s.sku for s in (reference.match, reference.lighter, reference.darker) if s}
 
 
-def cheek_delta_e(frame: np.ndarray, face: Face, product: Product, skin_reflectance: np.ndarray | None = None) -> float:
+def cheek_delta_e(frame: np.ndarray, face: Face, product: Product, skin_reference: np.ndarray | None = None) -> float:
     """Mean CIE76 between `frame` and `product` drawn on it (in the frame's own light: estimated on the
-    face, or against the shopper's measured skin where given), on the cheek patches."""
+    face, or against the shopper's measured cheeks where given), on the cheek patches."""
     drawn = frame.copy()
-    product.render(drawn, face, scene_anchor(frame, face, skin_reflectance))
+    product.render(drawn, face, scene_anchor(frame, face, skin_reference))
     mask = np.zeros(frame.shape[:2], np.uint8)
     for ids in CHEEKS:
         cv2.fillPoly(

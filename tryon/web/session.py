@@ -95,8 +95,8 @@ class StreamSession:
 
     def calibrate_with_white_card(self) -> None:
         """Start a light calibration: the next frames look for a white card on the forehead
-        (tryon.white_card). Once measured, the shopper's own skin is the light's reference for the
-        rest of the session (products are lit by it, the shade is matched to it)."""
+        (tryon.white_card). Once measured, the shopper's own skin is the light's reference while
+        their face stays in view (products are lit by it, the shade is matched to it)."""
         self._white_card = Calibration(WhiteCardMeasurement([]))
 
     def set_products(self, skus: list[str]) -> None:
@@ -173,14 +173,18 @@ class StreamSession:
         return report
 
     def _shade_report(self, frame: np.ndarray, tracked: Tracked) -> dict | None:
-        """The shade finder's report for this frame; a white card's measurement, once there is one,
-        becomes the light's reference (and the shade is found again in that light)."""
+        """The shade finder's report for this frame. A white card's measurement, once there is one,
+        becomes the light's reference and the shade is found again in that light; both are
+        forgotten with the face (the engine's reset: the next face may be someone else's)."""
         calibration = self._white_card
-        if calibration is not None and calibration.measurement.skin is None:
+        if calibration is not None and calibration.measurement.measured is not None and not tracked.faces:
+            self._white_card = calibration = None
+        if calibration is not None and calibration.measurement.measured is None:
             calibration.update(frame, _followed(tracked), None)
-            skin = calibration.measurement.skin
-            if skin is not None:
-                self._engine.calibrate_light(skin)
+            measured = calibration.measurement.measured
+            if measured is not None:
+                skin, reference = measured
+                self._engine.calibrate_light(reference)
                 self._shade.calibrated(skin)
         return self._shade.update(frame, tracked)
 
@@ -234,7 +238,7 @@ class ShadeFinder:
         self._since += 1
         if not tracked.faces:
             self._readings.clear()  # the next face may be someone else
-            self._report = None
+            self._report, self._method = None, "face"
             return None
         if self._since < self.SHADE_EVERY or not tracked.detection.inferred:
             return self._report
