@@ -59,6 +59,10 @@ def test_sessions_go_to_the_least_loaded_engine_and_render_as_they_would_here(se
 
         second.set_products(["ruby-matte"])
         assert second.skus == ["ruby-matte"]
+        second.measure_with_card()  # the calibrations start in the engine, and say so in the status
+        second.calibrate_with_white_card()
+        status = second.process(frame, 8).status
+        assert status["card"]["state"] == status["white_card"]["state"] == "looking"
         first.close()
         assert pool.sessions() == [0, 1]
         third = pool.open("demo", [], partial=True, reuse=True)
