@@ -349,10 +349,12 @@
     else if (++state.faceless > 20) state.eyes = null;  // gone for a while: show the whole picture again
     showSize(status.fit);
     showShade(status.shade);
-    const holding = [showCalibration('card', status.card), showCalibration('white_card', status.white_card)];
-    hint(status.status === 'no_face' ? t('no_face')
+    const holding = [showCalibration('card', status.card), showCalibration('white_card', status.white_card)].find(Boolean);
+    const problem = status.status === 'no_face' ? t('no_face')
       : status.status === 'face_too_small' ? t('too_small')
-        : status.faces > 1 ? t('two_faces') : holding.find(Boolean) || '');
+        : status.faces > 1 ? t('two_faces') : '';
+    hint(problem || holding || '');
+    $('hint').classList.toggle('below', !problem && Boolean(holding));  // the card goes on the forehead
   }
 
   // Calibrations: the shopper holds a card flat on the forehead, a bank card for the PD or a plain
