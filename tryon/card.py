@@ -39,6 +39,10 @@ CARD_ASPECT = CARD_WIDTH_MM / CARD_HEIGHT_MM
 CARD_CORNER_MM = 3.18
 CARD_DEPTH_MM = 10.0  # a card flat on the forehead, in front of the irises' plane (the corneas, the brow ridge)
 MAX_TILT_DEGREES = 15.0
+CARD_ASPECTS = (  # the width over height an ID-1 card shows, facing the camera within MAX_TILT_DEGREES
+    CARD_ASPECT * math.cos(math.radians(MAX_TILT_DEGREES)),
+    CARD_ASPECT / math.cos(math.radians(MAX_TILT_DEGREES)),
+)
 MAX_IRIS_DISAGREEMENT = 0.12  # iris size varies about 4% (1 SD) between adults: 3 SD
 CARD_PER_EYE_DISTANCE = (0.95, 2.0)  # card width over the eye distance, in pixels (63 mm PD: 1.36)
 SEARCH_REGION = ((-1.8, 1.8), (-2.8, -0.3))  # eye distances from the eyes' midpoint: along them, down the face
@@ -111,11 +115,13 @@ def read_card(frame_bgr: np.ndarray, face: Face, iris_pd_mm: float | None = None
     return CardReading(True, "", "", mm_per_px, pd_mm, corners)
 
 
-def place_card(frame_bgr: np.ndarray, face: Face) -> tuple[np.ndarray | None, str]:
+def place_card(
+    frame_bgr: np.ndarray, face: Face, aspects: tuple[float, float] = CARD_ASPECTS
+) -> tuple[np.ndarray | None, str]:
     """The corners (4, 2) of a card on the forehead of `face` in `frame_bgr`, clockwise from top
-    left (None: no card found), and why it cannot be used as held: "" (it can), "tilted" (its
-    proportions foreshortened beyond MAX_TILT_DEGREES: turned away from the camera) or
-    "off_forehead" (not centred above the eyes)."""
+    left (None: no card found), and why it cannot be used as held: "" (it can), "tilted" (its width
+    over its height outside `aspects`; by default an ID-1 card's, foreshortened by MAX_TILT_DEGREES
+    at most: turned away from the camera) or "off_forehead" (not centred above the eyes)."""
     eyes = face.iris_centres
     eye_distance = float(np.linalg.norm(eyes[1] - eyes[0]))
     middle = eyes.mean(axis=0)
@@ -123,9 +129,7 @@ def place_card(frame_bgr: np.ndarray, face: Face) -> tuple[np.ndarray | None, st
     if corners is None:
         return None, "not_found"
     width_px, height_px = _card_size(corners)
-    foreshortening = (width_px / height_px) / CARD_ASPECT
-    limit = math.cos(math.radians(MAX_TILT_DEGREES))
-    if not limit <= foreshortening <= 1.0 / limit:
+    if not aspects[0] <= width_px / height_px <= aspects[1]:
         return corners, "tilted"
     centre = corners.mean(axis=0)
     above = float(np.dot(centre - middle, _up_normal(eyes)))  # how far above the eye line, along the face

@@ -10,18 +10,19 @@ wavelength (0.85-0.92 between them: about ±1 L* of the skin found), so the card
 over WHITE_CARD is the light's gains, and the cheeks over those gains are the shopper's skin under
 the reference light, the colour foundation shades are defined in (tryon.shade).
 
-The card is held as the card for the PD is (a white hotel key card, or any plain card the size of
-a bank card), flat on the forehead, so it is placed the same way (tryon.card.place_card: its
-outline, facing the camera, on the forehead); its colour is the median of its middle (the outline
-shrunk by a fifth towards the centre, away from the edges' mixed pixels). It is refused, with what
-to do (REASONS), when it is too bright for the camera (its median in a channel at CLIPPED or more:
-a clipped value says nothing of the light; noise and a few clipped pixels do not move the median),
-printed, glaring or shadowed (its middle's 90th luminance percentile over its 10th above
-MAX_UNEVEN), not bright enough for white beside this face (not white, or in shadow: the lightest
-skin reflects about 0.55 of what a white card does; on a very dark face a light grey card passes),
-or tinted (a channel off the face's own white balance estimate by more than MAX_TINT in log: white
-cards read within 0.15 on the London faces in any of the test lights, cream ones mostly beyond;
-an ivory tint is within what the face's estimate can tell). Frames are never stored.
+The card is held as the card for the PD is (a white hotel key card, the blank back of a business
+card: any plain card of about a bank card's size, its proportions within ASPECTS), flat on the
+forehead, so it is placed the same way (tryon.card.place_card: its outline, on the forehead); its
+colour is the median of its middle (the outline shrunk by a fifth towards the centre, away from
+the edges' mixed pixels). It is refused, with what to do (REASONS), when it is too bright for the
+camera (its median in a channel at CLIPPED or more: a clipped value says nothing of the light;
+noise and a few clipped pixels do not move the median), printed, glaring or shadowed (its middle's
+90th luminance percentile over its 10th above MAX_UNEVEN), not bright enough for white beside this
+face (not white, or in shadow: the lightest skin reflects about 0.55 of what a white card does; on
+a very dark face a light grey card passes), or tinted (a channel off the face's own white balance
+estimate by more than MAX_TINT in log: white cards read within 0.15 on the London faces in any of
+the test lights, cream ones mostly beyond; an ivory tint is within what the face's estimate can
+tell). Frames are never stored.
 """
 
 from __future__ import annotations
@@ -42,9 +43,12 @@ CLIPPED = 250  # a channel's median over the middle at this level or above: the 
 MAX_UNEVEN = 1.2
 MIN_BRIGHTER = 1.45  # the card's luminance over the cheeks', at least
 MAX_TINT = 0.18  # log units a channel of the card may differ from the face's own white balance, at most
+# Width over height: the light needs no scale, so any plain card of about a bank card's size will do,
+# from an ID-1 card turned a little away (1.53) to a US business card (88.9 x 50.8 mm, 1.75).
+ASPECTS = (1.5, 1.8)
 
 REASONS = {
-    "not_found": "hold a plain, matte white card the size of a bank card flat against your forehead",
+    "not_found": "hold a plain, matte white card (a hotel key card, a business card's blank back) on your forehead",
     "tilted": "hold the white card flat against your forehead, facing the camera",
     "off_forehead": "hold the white card on your forehead, centred above your eyes",
     "cheeks_hidden": "keep your cheeks in view while you hold the card",
@@ -79,7 +83,7 @@ NOT_FOUND = WhiteCardReading(None, "not_found")
 
 def read_white_card(frame_bgr: np.ndarray, face: Face) -> WhiteCardReading:
     """Find a white card on the forehead of `face` in `frame_bgr` (H, W, 3) uint8 and read the light."""
-    corners, code = place_card(frame_bgr, face)
+    corners, code = place_card(frame_bgr, face, ASPECTS)
     if corners is None or code:
         return WhiteCardReading(None, code, corners)
     cheeks = cheek_linear(frame_bgr, face)

@@ -60,11 +60,13 @@ def card_artwork(seed: int = 0) -> np.ndarray:
     return np.dstack([art, _rounded_outline(width, height)])
 
 
-def white_card_artwork(reflectance: float | tuple[float, float, float]) -> np.ndarray:
-    """A plain card (a hotel key card) as the reference light records it: its linear value is its
-    `reflectance` (tryon.lighting; one value for white or grey, or B, G, R for a tinted one), a
-    small grey logo in a corner."""
-    width, height = round(CARD_WIDTH_MM * PX_PER_MM), round(CARD_HEIGHT_MM * PX_PER_MM)
+def white_card_artwork(
+    reflectance: float | tuple[float, float, float], size_mm: tuple[float, float] = (CARD_WIDTH_MM, CARD_HEIGHT_MM)
+) -> np.ndarray:
+    """A plain card (a hotel key card; `size_mm` for another, a business card) as the reference light
+    records it: its linear value is its `reflectance` (tryon.lighting; one value for white or grey,
+    or B, G, R for a tinted one), a small grey logo in a corner."""
+    width, height = round(size_mm[0] * PX_PER_MM), round(size_mm[1] * PX_PER_MM)
     colour = np.broadcast_to(np.asarray(reflectance, np.float32), (3,))
     art = np.empty((height, width, 3), np.float32)
     art[:] = to_srgb(colour)
@@ -99,6 +101,7 @@ def with_card(
     tilt_degrees: float = 0.0,
     above_eye_distances: float = 1.25,
     white: float | tuple[float, float, float] | None = None,
+    white_size_mm: tuple[float, float] = (CARD_WIDTH_MM, CARD_HEIGHT_MM),
     seed: int = 0,
 ) -> np.ndarray:
     """`photo` with a card on the forehead, centred `above_eye_distances` eye distances above the
@@ -109,7 +112,7 @@ def with_card(
     the studio light of the London photos (tryon.lighting)."""
     distance_mm = focal_px / px_per_mm_at_irises
     scale = px_per_mm_at_irises * distance_mm / (distance_mm - CARD_DEPTH_MM) / PX_PER_MM
-    art = card_artwork(seed) if white is None else white_card_artwork(white)
+    art = card_artwork(seed) if white is None else white_card_artwork(white, white_size_mm)
     height, width = art.shape[:2]
     tilt = math.radians(tilt_degrees)
     # The card's corners around its centre (artwork pixels), as a pinhole camera sees it tilted about
