@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import load_face
 from tests.support.cards import hand_placed, on_forehead
+from tests.support.compose import held_still
 from tryon.card import read_card
 from tryon.fit import IRIS_DIAMETER_MM
 
@@ -68,15 +69,11 @@ def test_a_live_session_measures_the_pd_with_a_card(still_tracker, catalog, mode
     from tryon.web.session import StreamSession
 
     image, pd_mm = composite(still_tracker, "009_neutral.jpg", 1.0)
-    rng = np.random.default_rng(1)
     session = StreamSession(catalog, model_path, ["round"], partial=True)
     try:
         session.measure_with_card()
-        for frame_id in range(16):
-            noisy = np.clip(image + rng.normal(0, 1.5, image.shape), 0, 255).astype(np.uint8)
-            status = session.process(
-                cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(), frame_id
-            ).status
+        for frame_id, jpeg in enumerate(held_still(image, 16, seed=1)):
+            status = session.process(jpeg, frame_id).status
         assert status["card"]["state"] == "measured", status["card"]
         assert status["fit"]["method"] == "card" and abs(status["fit"]["pd_mm"] - pd_mm) < 1.0
         monkeypatch.setattr(tryon.calibration, "CALIBRATION_FRAMES", 6)

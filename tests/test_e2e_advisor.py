@@ -16,21 +16,21 @@ from tryon.model_file import resolve_model_path
 pytestmark = requires_browser
 
 
+def open_face_products(driver, base: str) -> None:
+    """The round glasses' try-on, streaming, with the face products open and the shade offered."""
+    driver.get(f"{base}/embed/round")
+    wait_for(driver, "const s = window.tryonWidget && window.tryonWidget.stats; return s && s.received > 20;", 60)
+    driver.find_element("id", "tab-face").click()
+    wait_for(driver, "const s = document.getElementById('shade'); return !s.hidden && s.getClientRects().length > 0;")
+
+
 def test_your_shade_is_offered_and_tried_with_one_tap(tmp_path):
     camera = tmp_path / "still.y4m"
     write_y4m(str(camera), [fit_to_canvas(load_face("061_neutral.jpg"))] * 10)
     with local_server({"TRYON_MODEL_PATH": str(resolve_model_path())}) as (base, _pid):
         driver = browser(camera)
         try:
-            driver.get(f"{base}/embed/round")
-            wait_for(
-                driver, "const s = window.tryonWidget && window.tryonWidget.stats; return s && s.received > 20;", 60
-            )
-            driver.find_element("id", "tab-face").click()
-            wait_for(
-                driver,
-                "const s = document.getElementById('shade'); return !s.hidden && s.getClientRects().length > 0;",
-            )
+            open_face_products(driver, base)
             assert "Your match" in driver.find_element("id", "shade-text").text
             shade = driver.execute_script(
                 "const b = document.getElementById('shade-try'); const sku = b.dataset.sku; b.click(); return sku;"
@@ -94,12 +94,7 @@ def test_the_shade_is_matched_in_the_shoppers_light_with_a_white_card(tmp_path, 
     with local_server({"TRYON_MODEL_PATH": str(resolve_model_path())}) as (base, _pid):
         driver = browser(camera)
         try:
-            driver.get(f"{base}/embed/round")
-            wait_for(
-                driver, "const s = window.tryonWidget && window.tryonWidget.stats; return s && s.received > 20;", 60
-            )
-            driver.find_element("id", "tab-face").click()
-            wait_for(driver, "return !document.getElementById('shade').hidden;")
+            open_face_products(driver, base)
             driver.find_element("id", "white-card-measure").click()
             wait_for(
                 driver,

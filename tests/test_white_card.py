@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import NEUTRAL_FACES, load_face
 from tests.support.cards import on_forehead
+from tests.support.compose import held_still
 from tests.support.conditions import LIGHTS, add_noise, relight, webcam_like
 from tests.support.shades import cheek_delta_e, same_or_adjacent, spearman
 from tryon.lighting import REFERENCE_LIGHT, cheek_linear
@@ -151,15 +152,11 @@ def test_a_live_session_calibrates_its_light_with_a_white_card(still_tracker, ca
     image = on_forehead(still_tracker, "061_neutral.jpg", white=WHITE_CARD)
     face = still_tracker.detect(image).primary
     expected = find_shade(image, face, catalog_shades(catalog), read_white_card(image, face).light)
-    rng = np.random.default_rng(2)
     session = StreamSession(catalog, model_path, ["foundation-deep"], partial=True)
     try:
         session.calibrate_with_white_card()
-        for frame_id in range(40):
-            noisy = np.clip(image + rng.normal(0, 1.5, image.shape), 0, 255).astype(np.uint8)
-            status = session.process(
-                cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(), frame_id
-            ).status
+        for frame_id, jpeg in enumerate(held_still(image, 40, seed=2)):
+            status = session.process(jpeg, frame_id).status
         assert status["white_card"] == {"state": "measured"}, status["white_card"]
         assert status["shade"]["method"] == "white_card" and status["shade"]["sku"] == expected.match.sku, status[
             "shade"

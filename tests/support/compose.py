@@ -34,3 +34,11 @@ def photographed(composite: np.ndarray, seed: int = 0, quality: int = 80) -> np.
     decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
     assert decoded is not None
     return decoded
+
+
+def held_still(image: np.ndarray, frames: int, seed: int = 0, quality: int = 90) -> list[bytes]:
+    """`frames` camera frames of a still scene (uint8 BGR), as a stream receives them: each with its
+    own sensor noise (1.5 levels), JPEG-encoded at `quality`."""
+    rng = np.random.default_rng(seed)
+    noisy = (np.clip(image + rng.normal(0, 1.5, image.shape), 0, 255).astype(np.uint8) for _ in range(frames))
+    return [cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes() for frame in noisy]
