@@ -63,11 +63,12 @@ REASONS = {
 class WhiteCardReading:
     """What the card said: the light on it, or the reason it was not taken (for the shopper) and its
     code for the widget's own words (a key of REASONS). corners: (4, 2) image pixels, clockwise from
-    top left, where a card was seen."""
+    top left, where a card was seen; cheeks: their linear colour (`cheek_linear`) it was compared with."""
 
     light: Light | None
     code: str = ""
     corners: np.ndarray | None = None
+    cheeks: np.ndarray | None = None
 
     @property
     def found(self) -> bool:
@@ -107,7 +108,7 @@ def read_white_card(frame_bgr: np.ndarray, face: Face) -> WhiteCardReading:
     tint = np.log(colour) - np.log(estimate_light(frame_bgr, face).gains)
     if float(np.abs(tint - tint.mean()).max()) > MAX_TINT:
         return WhiteCardReading(None, "not_white", corners)
-    return WhiteCardReading(Light((colour / WHITE_CARD).astype(np.float32)), "", corners)
+    return WhiteCardReading(Light((colour / WHITE_CARD).astype(np.float32)), "", corners, cheeks)
 
 
 WHITE_CARD_READINGS = 5
@@ -132,14 +133,13 @@ class WhiteCardMeasurement:
     def read(self, frame: np.ndarray, face: Face, iris_pd_mm: float | None = None) -> None:
         reading = read_white_card(frame, face)
         self.last = reading
-        if reading.light is None:
+        if reading.light is None or reading.cheeks is None:
             return
         skin = skin_reflectance(frame, face, reading.light)
-        cheeks = cheek_linear(frame, face)
-        if skin is None or cheeks is None:
+        if skin is None:
             self.last = WhiteCardReading(None, "cheeks_hidden", reading.corners)
             return
-        self.readings = (self.readings + [(skin, reading.light.reflectance(cheeks))])[-WHITE_CARD_READINGS:]
+        self.readings = (self.readings + [(skin, reading.light.reflectance(reading.cheeks))])[-WHITE_CARD_READINGS:]
         skins = np.array([skin for skin, _ in self.readings])
         if len(self.readings) == WHITE_CARD_READINGS and float(np.std(linear_to_lab(skins)[:, 0])) <= MAX_SPREAD_L:
             references = np.array([reference for _, reference in self.readings])
