@@ -309,7 +309,10 @@
 
   function connect() {
     hint(t('connecting'));
-    for (const kind of Object.keys(calibrations)) showCalibration(kind, null);  // a new session has none
+    for (const [kind, calibration] of Object.entries(calibrations)) {  // a new session has none
+      calibration.asked = false;
+      showCalibration(kind, null);
+    }
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const query = `merchant=${encodeURIComponent(state.merchant)}&products=${encodeURIComponent(wornSkus().join(','))}`
       + `&partial=1&session=${encodeURIComponent(state.session)}`;
@@ -362,9 +365,9 @@
   // and says what to change until five readings agree (nothing of the frames is kept). While it
   // looks, what to do is also shown over the picture: a shopper holding a card cannot scroll.
   const calibrations = {
-    card: { button: 'card-measure', hint: 'card-hint', message: 'measure_with_card', state: '',
+    card: { button: 'card-measure', hint: 'card-hint', message: 'measure_with_card', state: '', asked: false,
       measured: (status) => t('card_measured', { pd: Math.round(status.pd_mm) }) },
-    white_card: { button: 'white-card-measure', hint: 'white-card-hint', message: 'calibrate_with_white_card', state: '',
+    white_card: { button: 'white-card-measure', hint: 'white-card-hint', message: 'calibrate_with_white_card', state: '', asked: false,
       measured: () => t('white_card_measured') },
   };
   for (const [kind, calibration] of Object.entries(calibrations)) {
@@ -372,6 +375,7 @@
       if (state.socket && state.socket.readyState === WebSocket.OPEN) {
         state.socket.send(JSON.stringify({ type: calibration.message }));
         showCalibration(kind, { state: 'looking' });
+        calibration.asked = true;  // the frames already in flight still say there is none
       }
     });
   }
@@ -380,6 +384,8 @@
   // service forgets it); returns what to do while it looks, else ''.
   function showCalibration(kind, status) {
     const calibration = calibrations[kind];
+    if (!status && calibration.asked) return calibration.state === 'looking' ? $(calibration.hint).textContent : '';
+    if (status) calibration.asked = false;
     const now = status ? status.state : '';
     const text = now === 'measured' ? calibration.measured(status)
       : now === 'gave_up' ? t(`${kind}_gave_up`)
